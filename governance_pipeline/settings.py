@@ -1,0 +1,63 @@
+"""Settings from the environment: `GOVERNANCE_*`, plus the openai client's own variables."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class StructuredOutput(str, Enum):
+    """How an endpoint can be asked for JSON that follows a schema.
+
+    This is a declared capability of the endpoint, never guessed from an error:
+    - `json_schema`: OpenAI's `{"type": "json_schema", "json_schema": {...}}` (OpenAI, Azure, vLLM).
+    - `json_object_schema`: llama.cpp's `{"type": "json_object", "schema": {...}}`.
+    - `none`: no response_format; the JSON is validated afterwards (Ollama and the rest).
+    """
+
+    JSON_SCHEMA = "json_schema"
+    JSON_OBJECT_SCHEMA = "json_object_schema"
+    NONE = "none"
+
+
+class Settings(BaseSettings):
+    """Configuration of a run. Every field can be set as `GOVERNANCE_<FIELD>`."""
+
+    model_config = SettingsConfigDict(env_prefix="GOVERNANCE_", extra="ignore")
+
+    db: Path = Field(
+        PROJECT_ROOT / "data" / "governance.duckdb", description="The DuckDB file of every table."
+    )
+    spec_dir: Path = Field(PROJECT_ROOT / "specs", description="Folder of the spec files.")
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_API_KEY"),
+        description="Key of the model endpoint; with no base URL either, the local model serves.",
+    )
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL"),
+        description="Base URL of an OpenAI-compatible endpoint.",
+    )
+    model: str = Field("gpt-4o-mini", description="Model name when the spec names none.")
+    structured_output: StructuredOutput | None = Field(
+        None,
+        description="Endpoint capability for JSON output; default json_schema for a configured "
+        "endpoint and json_object_schema for the embedded model.",
+    )
+    price_per_1k_input_usd: float = Field(0.00015, ge=0, description="Price of 1,000 input tokens.")
+    price_per_1k_output_usd: float = Field(0.0006, ge=0, description="Price of 1,000 output tokens.")
+    local_model_port: int = Field(8765, gt=0, lt=65536, description="Port of the embedded model.")
+    alert_webhook_url: SecretStr | None = Field(
+        None, description="URL that receives a JSON POST for every alert."
+    )
+
+    @property
+    def uses_local_model(self) -> bool:
+        """True when no endpoint is configured, so the embedded model serves."""
+        return self.openai_api_key is None and self.openai_base_url is None

@@ -1,0 +1,449 @@
+"""The spec: pydantic models of the YAML files in specs/, loading, resolution and hashing.
+
+A job spec (specs/<job>.yaml) `extends` base specs (specs/platform.yaml, team specs). Policies
+and SLAs carry an authority level from the chain of command; `resolve` merges them into the
+effective set deterministically and records where each came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from governance_pipeline.errors import SpecError
+from governance_pipeline.redaction import Entity
+from governance_pipeline.rules import Rule
+from governance_pipeline.yaml_lines import Loc, line_of, load_with_lines
+
+
+class Level(str, Enum):
+    """Authority levels, highest first. Row data has no level: it carries no authority."""
+
+    PLATFORM = "platform"
+    DEVELOPER = "developer"
+    USER = "user"
+    GUIDELINE = "guideline"
+
+    @property
+    def rank(self) -> int:
+        """0 for platform, the highest authority."""
+        return list(Level).index(self)
+
+
+class Severity(str, Enum):
+    """What a broken rule does: ERROR quarantines (or blocks), WARN records and lets it through."""
+
+    ERROR = "ERROR"
+    WARN = "WARN"
+
+
+def severity_of(level: Level) -> Severity:
+    """Severity follows authority: guidelines warn, everything above them is an error."""
+    return Severity.WARN if level is Level.GUIDELINE else Severity.ERROR
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(_Model):
+    """A source column and the expectations it must meet before a row may reach the model."""
+
+    type: Literal["string", "integer", "float", "boolean", "timestamp"] = Field(
+        "string", description="Type the value must parse as (landing tables often hold text)."
+    )
+    description: str = Field("", description="What the column holds.")
+    required: bool = Field(False, description="The value must not be null.")
+    unique: bool = Field(False, description="No two rows share a value.")
+    min_length: int | None = Field(None, ge=0, description="Minimum length of the text.")
+    max_length: int | None = Field(None, gt=0, description="Maximum length of the text.")
+    allowed: list[str] | None = Field(None, description="The value must be one of these.")
+    pattern: str | None = Field(None, description="Regular expression the value must match.")
+
+
+class Source(_Model):
+    """The raw table the job reads."""
+
+    table: str = Field(description="Schema-qualified DuckDB table, e.g. raw.support_tickets.")
+    key: str = Field(description="Column that identifies a row; carried through every stage.")
+    columns: dict[str, Column] = Field(description="Columns the job reads, with expectations.")
+    min_rows: int = Field(1, ge=0, description="Fewer rows than this stops the run.")
+
+    @model_validator(mode="after")
+    def _key_is_a_column(self) -> Source:
+        if self.key not in self.columns:
+            raise ValueError(f"key={self.key!r} is not one of the columns: {', '.join(self.columns)}")
+        return self
+
+
+class Redaction(_Model):
+    """What is redacted before text reaches the model."""
+
+    columns: list[str] = Field(description="Source columns whose text is scanned and redacted.")
+    entities: list[Entity] = Field(
+        default_factory=lambda: list(Entity), description="Entity types to replace by placeholders."
+    )
+    known_values: list[str] = Field(
+        default_factory=list,
+        description="Columns holding a person's name; its occurrences become <NAME_n>.",
+    )
+
+
+class ModelParams(_Model):
+    """How the model is called."""
+
+    name: str | None = Field(None, description="Model name; defaults to the endpoint's default.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(256, gt=0, description="Maximum output tokens per row.")
+    concurrency: int = Field(4, gt=0, description="Calls in flight at once.")
+    timeout_s: float = Field(60.0, gt=0, description="Timeout per call, in seconds.")
+    max_retries: int = Field(2, ge=0, description="Retries per call on 429, 5xx and timeouts.")
+    prompt_columns: list[str] = Field(description="Source columns the model sees, after redaction.")
+    task: str = Field(description="What the model must do with each row, in plain words.")
+
+
+class OutputField(_Model):
+    """One field of the model's JSON output."""
+
+    type: Literal["string", "integer", "number", "boolean"] = Field(
+        "string", description="JSON type of the field."
+    )
+    description: str = Field(description="What the field means.")
+    enum: list[str] | None = Field(None, description="The only values the field may take.")
+    max_length: int | None = Field(None, gt=0, description="Maximum length of the text.")
+
+
+class Policy(_Model):
+    """A rule of behaviour: an instruction to the model, a check on its output, or both."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_.-]*$", description="Stable identifier.")
+    level: Level = Field(description="Authority: platform, developer, user or guideline.")
+    description: str = Field(description="What the policy asks, for people reading the contract.")
+    instruction: str | None = Field(None, description="Text put in the prompt at this level.")
+    check: Rule | None = Field(None, description="Rule every output is checked against.")
+    overridable: bool = Field(False, description="A developer policy that users may override.")
+
+    @model_validator(mode="after")
+    def _enforced(self) -> Policy:
+        if self.instruction is None and self.check is None:
+            raise ValueError("a policy needs an instruction, a check, or both")
+        return self
+
+
+class Metric(str, Enum):
+    """Run metrics an SLA can hold."""
+
+    COMPLIANCE_RATE = "compliance_rate"
+    ERROR_RATE = "error_rate"
+    LATENCY_P95_MS = "latency_p95_ms"
+    COST_PER_1K_ROWS_USD = "cost_per_1k_rows_usd"
+
+
+class Sla(_Model):
+    """A promise about a run, held like a vendor's SLA."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_.-]*$", description="Stable identifier.")
+    level: Level = Field(description="Authority; guidelines warn, the rest are errors.")
+    metric: Metric = Field(description="What is measured.")
+    min: float | None = Field(None, description="The measured value must be at least this.")
+    max: float | None = Field(None, description="The measured value must be at most this.")
+    description: str = Field("", description="The promise in plain words.")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Sla:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("an SLA needs exactly one of min or max")
+        return self
+
+
+class Budget(_Model):
+    """Caps per run; a row that would exceed them is not called and ends `over_budget`."""
+
+    max_tokens: int | None = Field(None, gt=0, description="Tokens in and out per run.")
+    max_cost_usd: float | None = Field(None, gt=0, description="Cost per run, in US dollars.")
+
+
+class Example(_Model):
+    """A worked example: documentation, few-shot material and an eval."""
+
+    input: dict[str, Any] = Field(description="A source row (prompt columns).")
+    good: dict[str, Any] = Field(description="An output the contract accepts.")
+    bad: list[dict[str, Any]] = Field(
+        default_factory=list, description="Outputs the contract rejects, each with a `reason`."
+    )
+
+
+class Schedule(_Model):
+    """When the job runs."""
+
+    cron: str = Field(description="Cron expression, e.g. '0 6 * * *'.")
+    timezone: str = Field("UTC", description="IANA time zone of the cron expression.")
+
+
+class BaseSpec(_Model):
+    """A platform or team spec: policies and SLAs that jobs inherit."""
+
+    name: str = Field(description="Name of the organisation or team.")
+    description: str = Field("", description="What this spec governs.")
+    extends: list[str] = Field(default_factory=list, description="Base specs, relative paths.")
+    policies: list[Policy] = Field(default_factory=list, description="Inherited policies.")
+    slas: list[Sla] = Field(default_factory=list, description="Inherited SLAs.")
+
+
+class JobSpec(BaseSpec):
+    """A job: what the model is for, what it sees, and how it must behave."""
+
+    job: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Job name; also its DuckDB schema.")
+    owner: str = Field(description="Who answers for the job.")
+    schedule: Schedule | None = Field(None, description="When the job runs, if on a schedule.")
+    source: Source = Field(description="The raw table the job reads.")
+    redaction: Redaction = Field(description="What is redacted before the model sees it.")
+    model: ModelParams = Field(description="How the model is called.")
+    output: dict[str, OutputField] = Field(description="The fields of the model's JSON output.")
+    budget: Budget = Field(default_factory=Budget, description="Caps per run.")
+    examples: list[Example] = Field(default_factory=list, description="Worked examples.")
+    name: str = Field("", description="Human-readable title of the job.")
+
+
+T = TypeVar("T", "Policy", "Sla")
+
+
+class Origin(_Model):
+    """Where a resolved item was declared."""
+
+    file: str
+    line: int | None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class Resolved(_Model, Generic[T]):
+    """A policy or SLA in the effective set, with where it came from and what it replaced."""
+
+    item: T
+    origin: Origin
+    overrides: Origin | None = None
+
+
+class ResolvedSpec(_Model):
+    """A job spec with its inheritance resolved: what a run enforces."""
+
+    job: JobSpec
+    path: str
+    policies: list[Resolved[Policy]]
+    slas: list[Resolved[Sla]]
+    spec_hash: str
+
+    @property
+    def name(self) -> str:
+        """The job's name."""
+        return self.job.job
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of a field in the job's file, for errors found after loading."""
+        return line_of(load_with_lines(Path(self.path))[1], loc)
+
+    def policies_at(self, level: Level) -> list[Policy]:
+        """Effective policies of one authority level, in declaration order."""
+        return [rp.item for rp in self.policies if rp.item.level is level]
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _parse(path: Path, model: type[BaseSpec]) -> tuple[BaseSpec, dict[Loc, int]]:
+    data, lines = load_with_lines(path)
+    if not isinstance(data, dict):
+        raise SpecError("a spec must be a YAML mapping of fields", file=path, line=1)
+    try:
+        return model.model_validate(data), lines
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
+        field = ".".join(str(p) for p in loc) or None
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(model, loc[:-1])
+            valid = ", ".join(parent.model_fields) if parent else "see the docs"
+            msg = f"unknown field {loc[-1]!r}; valid fields here: {valid}"
+        elif err["type"] == "enum":
+            msg = f"{field}={err['input']!r}: {err['msg'].lower()}"
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+        extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise SpecError(msg + extra, file=path, field=field, line=line_of(lines, loc)) from None
+
+
+_UNION_TAGS = {"enum", "max_length", "not_empty", "regex", "no_pii"}
+
+
+def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The pydantic model that validates the mapping at `loc`, for listing its valid fields."""
+    annotation: Any = model
+    for part in loc:
+        origin = get_origin(annotation)
+        if origin in (list, dict):  # a list index or a mapping key: step into the values
+            annotation = get_args(annotation)[-1]
+            continue
+        current = _inner_model(annotation)
+        field = current.model_fields.get(part) if current and isinstance(part, str) else None
+        if field is None:
+            return None
+        annotation = field.annotation
+    return _inner_model(annotation)
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def load(path: Path | str, user_instructions: list[str] | None = None) -> ResolvedSpec:
+    """Load a job spec and everything it extends, and resolve the effective policy set.
+
+    Args:
+        path: The job's YAML file.
+        user_instructions: User-level instructions for this run (run config or CLI).
+
+    Raises:
+        SpecError: naming the file, field and line of the first problem found.
+    """
+    path = Path(path)
+    job, job_lines = _parse(path, JobSpec)
+    assert isinstance(job, JobSpec)
+    _check_job(job, path, job_lines)
+    bases = _bases(path, job.extends, chain=(path.resolve(),))
+    layers = [*bases, (path, job, job_lines)]
+    policies: dict[str, Resolved[Policy]] = {}
+    slas: dict[str, Resolved[Sla]] = {}
+    for file, spec, lines in layers:
+        for i, policy in enumerate(spec.policies):
+            origin = Origin(file=str(file), line=line_of(lines, ("policies", i)))
+            _merge(policies, policy, origin, "policies")
+        for i, sla in enumerate(spec.slas):
+            _merge(slas, sla, Origin(file=str(file), line=line_of(lines, ("slas", i))), "slas")
+    for i, text in enumerate(user_instructions or [], start=1):
+        user = Policy(id=f"user.{i}", level=Level.USER, description=text, instruction=text)
+        _merge(policies, user, Origin(file="<run>", line=None), "policies")
+    _check_rule_fields(job, path, job_lines, policies)
+    resolved = [policies[k] for k in policies]
+    return ResolvedSpec(
+        job=job,
+        path=str(path),
+        policies=resolved,
+        slas=list(slas.values()),
+        spec_hash=spec_hash(job, resolved, list(slas.values())),
+    )
+
+
+def _bases(
+    path: Path, extends: list[str], chain: tuple[Path, ...]
+) -> list[tuple[Path, BaseSpec, dict[Loc, int]]]:
+    layers: list[tuple[Path, BaseSpec, dict[Loc, int]]] = []
+    for name in extends:
+        base_path = (path.parent / name).resolve()
+        if base_path in chain:
+            cycle = " -> ".join(p.name for p in (*chain, base_path))
+            raise SpecError(f"circular extends: {cycle}", file=path, field="extends")
+        if not base_path.exists():
+            raise SpecError(f"extends names {name!r}, which does not exist", file=path, field="extends")
+        base, lines = _parse(base_path, BaseSpec)
+        layers += _bases(base_path, base.extends, (*chain, base_path))
+        layers.append((base_path, base, lines))
+    return layers
+
+
+def _merge(held: dict[str, Resolved[Any]], item: Policy | Sla, origin: Origin, kind: str) -> None:
+    """Add a policy or SLA to the effective set, applying the chain of command to a clash of ids."""
+    previous = held.get(item.id)
+    if previous is None:
+        held[item.id] = Resolved(item=item, origin=origin)
+        return
+    old = previous.item
+    may_override = old.level is Level.GUIDELINE or (
+        isinstance(old, Policy)
+        and old.level is Level.DEVELOPER
+        and old.overridable
+        and item.level is Level.USER
+    )
+    if not may_override:
+        why = (
+            "platform rules cannot be overridden"
+            if old.level is Level.PLATFORM
+            else f"a {old.level.value} rule can be overridden only by a user-level one "
+            "when it says `overridable: true`"
+        )
+        raise SpecError(
+            f"{item.id!r} ({item.level.value}) clashes with the one at {previous.origin} "
+            f"({old.level.value}): {why}",
+            file=origin.file,
+            field=f"{kind}.{item.id}",
+            line=origin.line,
+        )
+    held[item.id] = Resolved(item=item, origin=origin, overrides=previous.origin)
+
+
+def _check_job(job: JobSpec, path: Path, lines: dict[Loc, int]) -> None:
+    columns = set(job.source.columns)
+    refs: list[tuple[Loc, str]] = [
+        *((("model", "prompt_columns"), c) for c in job.model.prompt_columns),
+        *((("redaction", "columns"), c) for c in job.redaction.columns),
+        *((("redaction", "known_values"), c) for c in job.redaction.known_values),
+    ]
+    for loc, column in refs:
+        if column not in columns:
+            raise SpecError(
+                f"{column!r} is not a source column; valid: {', '.join(sorted(columns))}",
+                file=path,
+                field=".".join(map(str, loc)),
+                line=line_of(lines, loc),
+            )
+
+
+def _check_rule_fields(
+    job: JobSpec, path: Path, lines: dict[Loc, int], policies: dict[str, Resolved[Policy]]
+) -> None:
+    for rp in policies.values():
+        rule = rp.item.check
+        if rule is None:
+            continue
+        for name in rule.fields():
+            if name not in job.output:
+                raise SpecError(
+                    f"policy {rp.item.id!r} checks output field {name!r}, which the job's "
+                    f"output does not have; valid: {', '.join(job.output)}",
+                    file=rp.origin.file,
+                    field=f"policies.{rp.item.id}.check",
+                    line=rp.origin.line,
+                )
+
+
+def spec_hash(job: JobSpec, policies: list[Resolved[Policy]], slas: list[Resolved[Sla]]) -> str:
+    """Content hash of what a run enforces: comments, order of keys and file paths do not count."""
+    content = {
+        "job": job.model_dump(mode="json", exclude={"extends"}),
+        "policies": [rp.item.model_dump(mode="json") for rp in policies],
+        "slas": [rs.item.model_dump(mode="json") for rs in slas],
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def discover(spec_dir: Path | str) -> list[Path]:
+    """Job spec files in a folder: every *.yaml that declares a `job`."""
+    found = []
+    for path in sorted(Path(spec_dir).glob("*.yaml")):
+        data, _ = load_with_lines(path)
+        if isinstance(data, dict) and "job" in data:
+            found.append(path)
+    return found

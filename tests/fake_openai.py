@@ -1,0 +1,419 @@
+"""A fake OpenAI-compatible HTTP server for tests, bound to 127.0.0.1.
+
+Tests never reach the network: point the real ``openai`` client at ``FakeOpenAI.base_url``
+and the fake answers like the far end would, including its failures.
+
+    with FakeOpenAI(lambda body: '{"ok": true}') as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+        client.chat.completions.create(model="fake-model", messages=[...])
+        assert server.calls == 1
+
+Endpoints:
+    GET  /v1/models             a list holding the one model (``model``)
+    POST /v1/chat/completions   a ChatCompletion whose content is ``responder(request_body)``
+    anything else               404 with an OpenAI-shaped error body
+
+Faults, decided per chat-completion request (``calls`` counts faulted requests too):
+    "429"        429 + OpenAI-shaped error; ``Retry-After`` header when ``retry_after`` is set
+    "500"        500 + OpenAI-shaped error
+    "timeout"    hangs ``hang_seconds`` (default 30) before answering normally; ``stop()``
+                 cuts the hang short and closes the connection without an answer
+    "drop"       closes the connection without sending any response
+    "malformed"  200, ``Content-Type: application/json``, body that is not valid JSON
+
+Which fault (if any) hits a request:
+    1. ``down`` is True          -> 503 for every request (all endpoints); no fault is drawn and
+                                    no schedule slot is used.
+    2. ``schedule`` not used up  -> the next entry decides: a kind string, a ``Fault`` (to give
+                                    a 429 its ``retry_after``), or None for a normal answer.
+                                    A bare "429" takes ``retry_after`` from the first "429"
+                                    ``Fault`` in ``faults``, if any.
+    3. otherwise                 -> each ``Fault`` in ``faults`` is drawn in order with the seeded
+                                    RNG (one draw per fault per request, so runs replay); the
+                                    first hit wins.
+
+A responder that raises (or returns a non-str) gets a 500 with ``x-should-retry: false`` so the
+client does not retry a bug in the test; the exception is kept in ``server_errors``.
+Streaming (``stream: true``) is not supported and gets a 400.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+__all__ = ["Fault", "FaultKind", "FakeOpenAI", "Responder"]
+
+Responder = Callable[[dict], str]
+FaultKind = Literal["429", "500", "timeout", "drop", "malformed"]
+_KINDS: frozenset[str] = frozenset({"429", "500", "timeout", "drop", "malformed"})
+
+
+@dataclass
+class Fault:
+    """One injected fault kind, hitting each request with probability ``rate`` (seeded RNG)."""
+
+    kind: FaultKind
+    rate: float = 0.0
+    retry_after: float | None = None  # seconds, sent as the Retry-After header of a 429
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(_KINDS)}")
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError(f"fault rate must be within [0, 1], got {self.rate!r}")
+
+
+def _default_responder(body: dict) -> str:
+    return "{}"
+
+
+def _content_chars(content: Any) -> int:
+    """Characters of text in a message ``content`` (a string or a list of content parts)."""
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, list):
+        total = 0
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                total += len(part["text"])
+            elif isinstance(part, str):
+                total += len(part)
+        return total
+    return 0
+
+
+def _prompt_tokens(body: dict) -> int:
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return 0
+    chars = sum(_content_chars(m.get("content")) for m in messages if isinstance(m, dict))
+    return math.ceil(chars / 4)
+
+
+def _error_body(message: str, type_: str, code: str | None) -> dict:
+    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    fake: FakeOpenAI
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # no traceback on stderr
+        import sys
+
+        exc = sys.exc_info()[1]
+        if exc is not None:
+            self.fake._record_error(exc)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real API; every answer has Content-Length
+    disable_nagle_algorithm = True  # headers and body go out in two writes: avoid 40 ms stalls
+    server: _Server
+    server_version = "FakeOpenAI/1.0"
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence stderr
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake._track(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.fake._untrack(self.connection)
+
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self._send_raw(status, json.dumps(payload).encode(), headers)
+
+    def _send_raw(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-request-id", f"req_{uuid.uuid4().hex[:24]}")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _send_error(self, status: int, message: str, type_: str, code: str | None,
+                    headers: dict[str, str] | None = None) -> None:
+        self._send_json(status, _error_body(message, type_, code), headers)
+
+    def _drop(self) -> None:
+        """Close the connection without a response."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _down(self) -> bool:
+        if self.server.fake.down:
+            self._send_error(503, "The server is overloaded or not ready yet.", "server_error",
+                             "service_unavailable")
+            return True
+        return False
+
+    # --- endpoints ------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        fake = self.server.fake
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if self._down():
+            return
+        if path == "/v1/models":
+            if not fake._pause(fake.latency):
+                return self._drop()
+            self._send_json(200, {"object": "list", "data": [fake._model_card()]})
+        elif path == f"/v1/models/{fake.model}":
+            self._send_json(200, fake._model_card())
+        else:
+            self._send_error(404, f"Unknown request URL: GET {path}.", "invalid_request_error",
+                             "unknown_url")
+
+    def do_POST(self) -> None:
+        fake = self.server.fake
+        path = self.path.split("?", 1)[0].rstrip("/")
+        raw = self._read_body()
+        if path != "/v1/chat/completions":
+            if not self._down():
+                self._send_error(404, f"Unknown request URL: POST {path}.",
+                                 "invalid_request_error", "unknown_url")
+            return
+
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        fake._record_call(body if isinstance(body, dict) else None)
+        if self._down():
+            return
+        fault = fake._next_fault()
+
+        if fake.latency > 0 and not fake._pause(fake.latency):
+            return self._drop()  # stopping
+
+        if fault is not None:
+            kind = fault.kind
+            if kind == "429":
+                headers = {}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = f"{fault.retry_after:g}"
+                return self._send_error(
+                    429, "Rate limit reached for requests (injected by FakeOpenAI).",
+                    "requests", "rate_limit_exceeded", headers)
+            if kind == "500":
+                return self._send_error(
+                    500, "The server had an error while processing your request "
+                    "(injected by FakeOpenAI).", "server_error", None)
+            if kind == "drop":
+                return self._drop()
+            if kind == "malformed":
+                return self._send_raw(200, b'{"id": "chatcmpl-fake", "object": "chat.completion", '
+                                           b'"choices": [{"message": {"content": "trunc')
+            if kind == "timeout":
+                if not fake._pause(fake.hang_seconds):
+                    return self._drop()  # stop() cut the hang short
+                # a slow server that does answer eventually: fall through to a normal answer
+
+        if not isinstance(body, dict):
+            return self._send_error(400, "We could not parse the JSON body of your request.",
+                                    "invalid_request_error", None)
+        if body.get("stream"):
+            return self._send_error(400, "FakeOpenAI does not support stream=true.",
+                                    "invalid_request_error", "unsupported_parameter",
+                                    {"x-should-retry": "false"})
+        try:
+            content = fake.responder(body)
+            if not isinstance(content, str):
+                raise TypeError(f"responder must return str, got {type(content).__name__}")
+        except Exception as exc:  # a bug in the test's responder: surface it, don't retry it
+            fake._record_error(exc)
+            return self._send_error(500, f"FakeOpenAI responder raised {exc!r}", "server_error",
+                                    "responder_error", {"x-should-retry": "false"})
+        self._send_json(200, fake._completion(body, content))
+
+
+class FakeOpenAI:
+    """An OpenAI-compatible server on 127.0.0.1 (random port) that runs in a daemon thread."""
+
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        latency: float = 0.0,
+        faults: Sequence[Fault] = (),
+        seed: int = 0,
+        model: str = "fake-model",
+        schedule: Sequence[str | Fault | None] | None = None,
+        hang_seconds: float = 30.0,
+    ) -> None:
+        self.responder: Responder = responder or _default_responder
+        self.latency = latency
+        self.faults: list[Fault] = list(faults)
+        self.seed = seed
+        self.model = model
+        self.schedule: list[Fault | None] = [self._as_fault(s) for s in (schedule or ())]
+        self.hang_seconds = hang_seconds
+        self.down: bool = False
+        self.base_url: str = ""
+        self.requests: list[dict] = []
+        self.server_errors: list[BaseException] = []  # responder errors, socket errors
+
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._calls = 0
+        self._scheduled = 0
+        self._created = int(time.time())
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+
+    # --- public ---------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> int:
+        """Chat-completion requests received, faulted and 503-while-down ones included."""
+        with self._lock:
+            return self._calls
+
+    def start(self) -> FakeOpenAI:
+        if self._server is not None:
+            raise RuntimeError("FakeOpenAI is already started")
+        self._stopping.clear()
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.fake = self
+        self._server = server
+        host, port = server.server_address[:2]
+        self.base_url = f"http://{host}:{port}/v1"
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"FakeOpenAI:{port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; cuts hangs and latency short. Idempotent, returns promptly."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:  # wakes keep-alive handlers blocked reading the next request
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"FakeOpenAI(base_url={self.base_url!r}, calls={self.calls}, down={self.down})"
+
+    # --- used by the handler --------------------------------------------------------------
+
+    def _as_fault(self, entry: str | Fault | None) -> Fault | None:
+        if entry is None or isinstance(entry, Fault):
+            return entry
+        if not isinstance(entry, str):  # a Fault from a second import of this module
+            return Fault(entry.kind, entry.rate, entry.retry_after)
+        if entry == "429":
+            configured = next((f for f in self.faults if f.kind == "429"), None)
+            return Fault("429", retry_after=configured.retry_after if configured else None)
+        return Fault(entry)  # type: ignore[arg-type]  # validated in Fault.__post_init__
+
+    def _record_call(self, body: dict | None) -> None:
+        with self._lock:
+            self._calls += 1
+            if body is not None:
+                self.requests.append(body)
+
+    def _record_error(self, exc: BaseException) -> None:
+        with self._lock:
+            self.server_errors.append(exc)
+
+    def _next_fault(self) -> Fault | None:
+        with self._lock:
+            if self._scheduled < len(self.schedule):
+                self._scheduled += 1
+                return self.schedule[self._scheduled - 1]
+            hit: Fault | None = None
+            for fault in self.faults:
+                draw = self._rng.random()  # always draw, so the sequence replays per seed
+                if hit is None and draw < fault.rate:
+                    hit = fault
+            return hit
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleep ``seconds``; False if stop() cut it short."""
+        if seconds <= 0:
+            return not self._stopping.is_set()
+        return not self._stopping.wait(seconds)
+
+    def _track(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(conn)
+
+    def _untrack(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(conn)
+
+    def _model_card(self) -> dict:
+        return {"id": self.model, "object": "model", "created": self._created, "owned_by": "fake"}
+
+    def _completion(self, body: dict, content: str) -> dict:
+        prompt_tokens = _prompt_tokens(body)
+        completion_tokens = math.ceil(len(content) / 4)
+        model = body.get("model") if isinstance(body.get("model"), str) else self.model
+        return {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": None,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
