@@ -65,7 +65,7 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
     ) -> Any:
         with store.connect() as con:
             figures = stages.validate_input(
-                con, spec, context.run_id, endpoint.resolve(spec.job.model.name)
+                con, spec, context.run.run_id, endpoint.resolve(spec.job.model.name)
             )
         failures = figures["batch_failures"]
         yield dg.MaterializeResult(asset_key=key["validated_input"], metadata=_meta(

@@ -35,6 +35,18 @@ def dagster_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The root cause of each failed step, in one line each: the error a person must fix."""
+    messages = []
+    for event in result.all_events:
+        error = event.step_failure_data.error if event.is_step_failure and event.step_failure_data else None
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            messages.append(f"{event.step_key}: {error.message.strip()}")
+    return "; ".join(messages) or "the run failed; see `govern ui` for its log"
+
+
 def run_job(job: str, settings: Settings | None = None) -> RunOutcome:
     """Materialise every asset of `job` and its checks in one in-process Dagster run.
 
@@ -50,13 +62,7 @@ def run_job(job: str, settings: Settings | None = None) -> RunOutcome:
         raise GovernanceError(f"unknown job {job!r}; jobs in {settings.spec_dir}: {', '.join(known)}")
     instance = dagster_instance()
     result = defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False)
-    failure = None
-    if not result.success:
-        failed = [e for e in result.all_events if e.is_step_failure]
-        failure = "; ".join(
-            f"{e.step_key}: {e.step_failure_data.error.message.strip()}"  # type: ignore[union-attr]
-            for e in failed if e.step_failure_data and e.step_failure_data.error
-        ) or "the run failed; see `govern ui` for its log"
+    failure = None if result.success else failure_message(result)
     check_keys = list(defs.resolve_asset_graph().asset_check_keys)
     alerts = []
     with store.connect(settings.db) as con:

@@ -136,7 +136,8 @@ async def call_all(
                                           error_class="CircuitOpen", attempts=0))
                 return
             tokens = estimate_tokens(req.body)
-            reserved = (tokens, endpoint.cost(tokens, 0))
+            max_out = int(req.body.get("max_tokens", 0))  # worst case: priced as output tokens
+            reserved = (tokens, endpoint.cost(tokens - max_out, max_out))
             if not budget.reserve(*reserved):
                 on_result(req, CallResult(req.request_hash, CallStatus.OVER_BUDGET, attempts=0))
                 return

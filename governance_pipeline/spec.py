@@ -264,38 +264,68 @@ def _parse(path: Path, model: type[BaseSpec]) -> tuple[BaseSpec, dict[Loc, int]]
     try:
         return model.model_validate(data), lines
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
+        errors = exc.errors()
+        # A misspelt key shows up twice: as an unknown field and as a missing one. The unknown
+        # field is the one to report: it points at the typo and lists the valid names.
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        loc, parent = _yaml_loc(model, err["loc"])
         field = ".".join(str(p) for p in loc) or None
         if err["type"] == "extra_forbidden":
-            parent = _model_at(model, loc[:-1])
             valid = ", ".join(parent.model_fields) if parent else "see the docs"
             msg = f"unknown field {loc[-1]!r}; valid fields here: {valid}"
         elif err["type"] == "enum":
             msg = f"{field}={err['input']!r}: {err['msg'].lower()}"
         else:
             msg = err["msg"].removeprefix("Value error, ")
-        extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise SpecError(msg + extra, file=path, field=field, line=line_of(lines, loc)) from None
 
 
-_UNION_TAGS = {"enum", "max_length", "not_empty", "regex", "no_pii"}
+def _yaml_loc(
+    model: type[BaseModel], loc: tuple[str | int, ...]
+) -> tuple[Loc, type[BaseModel] | None]:
+    """Pydantic's error `loc` as a path in the YAML, and the model of the mapping holding its
+    last key (for listing valid fields).
 
-
-def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The pydantic model that validates the mapping at `loc`, for listing its valid fields."""
+    Pydantic puts the tag of a discriminated union in `loc` (`check.max_length.max`); the YAML has
+    no such key, so tags are dropped, but only where the model has such a union: `max_length` and
+    `enum` are also plain field names (`output.summary.max_length`).
+    """
     annotation: Any = model
+    path: list[str | int] = []
+    owner: type[BaseModel] | None = None
     for part in loc:
-        origin = get_origin(annotation)
-        if origin in (list, dict):  # a list index or a mapping key: step into the values
+        variant = _union_variant(annotation, part)
+        if variant is not None:  # the union's tag, not a key of the YAML
+            annotation = variant
+            continue
+        path.append(part)
+        if get_origin(annotation) in (list, dict):  # a list index or a mapping key
             annotation = get_args(annotation)[-1]
             continue
-        current = _inner_model(annotation)
-        field = current.model_fields.get(part) if current and isinstance(part, str) else None
-        if field is None:
-            return None
-        annotation = field.annotation
-    return _inner_model(annotation)
+        owner = _inner_model(annotation)
+        field = owner.model_fields.get(part) if owner and isinstance(part, str) else None
+        annotation = field.annotation if field is not None else None
+    return tuple(path), owner
+
+
+def _union_variant(annotation: Any, tag: str | int) -> type[BaseModel] | None:
+    """The member of a union of models whose `type` is the literal `tag`, if any."""
+    if isinstance(annotation, type) or get_origin(annotation) in (list, dict):
+        return None
+    if annotation is None or not isinstance(tag, str):
+        return None
+    for member in _models_in(annotation):
+        type_field = member.model_fields.get("type")
+        if type_field is not None and get_args(type_field.annotation) == (tag,):
+            return member
+    return None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type):
+        return [annotation] if issubclass(annotation, BaseModel) else []
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
 
 
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
@@ -322,7 +352,7 @@ def load(path: Path | str, user_instructions: list[str] | None = None) -> Resolv
     job, job_lines = _parse(path, JobSpec)
     assert isinstance(job, JobSpec)
     _check_job(job, path, job_lines)
-    bases = _bases(path, job.extends, chain=(path.resolve(),))
+    bases = _bases(path, job.extends, (path.resolve(),), job_lines)
     layers = [*bases, (path, job, job_lines)]
     policies: dict[str, Resolved[Policy]] = {}
     slas: dict[str, Resolved[Sla]] = {}
@@ -347,19 +377,21 @@ def load(path: Path | str, user_instructions: list[str] | None = None) -> Resolv
 
 
 def _bases(
-    path: Path, extends: list[str], chain: tuple[Path, ...]
+    path: Path, extends: list[str], chain: tuple[Path, ...], lines: dict[Loc, int]
 ) -> list[tuple[Path, BaseSpec, dict[Loc, int]]]:
     layers: list[tuple[Path, BaseSpec, dict[Loc, int]]] = []
     for name in extends:
         base_path = (path.parent / name).resolve()
         if base_path in chain:
             cycle = " -> ".join(p.name for p in (*chain, base_path))
-            raise SpecError(f"circular extends: {cycle}", file=path, field="extends")
+            raise SpecError(f"circular extends: {cycle}", file=path, field="extends",
+                            line=line_of(lines, ("extends",)))
         if not base_path.exists():
-            raise SpecError(f"extends names {name!r}, which does not exist", file=path, field="extends")
-        base, lines = _parse(base_path, BaseSpec)
-        layers += _bases(base_path, base.extends, (*chain, base_path))
-        layers.append((base_path, base, lines))
+            raise SpecError(f"extends names {name!r}, which does not exist", file=path,
+                            field="extends", line=line_of(lines, ("extends",)))
+        base, base_lines = _parse(base_path, BaseSpec)
+        layers += _bases(base_path, base.extends, (*chain, base_path), base_lines)
+        layers.append((base_path, base, base_lines))
     return layers
 
 

@@ -85,7 +85,7 @@ def connect(path: Path | str, *, read_only: bool = False, wait_s: float = 30.0) 
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = _attach(path, read_only)
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
@@ -102,13 +102,27 @@ def connect(path: Path | str, *, read_only: bool = False, wait_s: float = 30.0) 
         con.close()
 
 
+def _attach(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Attach the file under the catalog name `store`: the default file is governance.duckdb,
+    and a catalog named `governance` would make the `governance` schema ambiguous."""
+    con = duckdb.connect()
+    try:
+        quoted = str(path).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS store{' (READ_ONLY)' if read_only else ''}")
+        con.execute("USE store")
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     """True when `schema.table` exists."""
     schema, _, table = qualified.rpartition(".")
     return bool(
         con.execute(
             "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
+            "WHERE table_catalog = 'store' AND table_schema = ? AND table_name = ?",
             [schema or "main", table],
         ).fetchone()[0]  # type: ignore[index]
     )
