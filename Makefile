@@ -24,6 +24,7 @@ demo: install
 
 test: install
 	$(BIN)/govern compile --check
+	$(BIN)/dagster definitions validate -w workspace.yaml
 	$(BIN)/python -m pytest
 
 test-fast: install

@@ -17,6 +17,10 @@ from governance_pipeline.settings import PROJECT_ROOT, Settings
 from governance_pipeline.summary import RunSummary, summarize
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+"""The CLI prints its own report; Dagster's step log stays in the UI."""
+
+
 @dataclass
 class RunOutcome:
     """What `govern run` reports: whether Dagster succeeded, the summary, and alerts raised."""
@@ -61,7 +65,9 @@ def run_job(job: str, settings: Settings | None = None) -> RunOutcome:
     if job not in known:
         raise GovernanceError(f"unknown job {job!r}; jobs in {settings.spec_dir}: {', '.join(known)}")
     instance = dagster_instance()
-    result = defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def(name).execute_in_process(
+        instance=instance, raise_on_error=False, run_config=QUIET
+    )
     failure = None if result.success else failure_message(result)
     check_keys = list(defs.resolve_asset_graph().asset_check_keys)
     alerts = []

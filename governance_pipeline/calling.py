@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,12 @@ from governance_pipeline.budget import Budget
 from governance_pipeline.endpoint import Endpoint
 from governance_pipeline.llm import CallRequest, CallResult, CallStatus
 from governance_pipeline.spec import ResolvedSpec
+from governance_pipeline.progress import PROGRESS_LOGGER
 from governance_pipeline.stages import Progress, current_run, now, request_body
+
+PROGRESS = logging.getLogger(PROGRESS_LOGGER)
+"""Emits one DEBUG record per row through the LLM stage, with `done` and `total` attributes,
+for a front end (the CLI's progress bar) to follow."""
 
 def call_model(
     con: duckdb.DuckDBPyConnection,
@@ -58,6 +64,8 @@ def call_model(
             )
         _write_calls(con, job.job, key, run_id, endpoint.model, req.keys, result)
         done += len(req.keys)
+        PROGRESS.debug("%s: %d/%d rows through the LLM stage", job.job, done, total,
+                       extra={"done": done, "total": total})
         if on_progress:
             on_progress(done, total)
 

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from governance_pipeline.errors import GovernanceError, NotBuiltError
+from governance_pipeline.progress import progress_bar
 from governance_pipeline.settings import PROJECT_ROOT, Settings
 
 app = typer.Typer(
@@ -132,7 +133,7 @@ def _run_and_report(job: str) -> None:
     settings = Settings()
     endpoint = resolve_endpoint(settings)
     console.print(f"model endpoint: {endpoint.describe()}")
-    with console.status(f"running {job} through Dagster..."):
+    with progress_bar(console):
         outcome = run_job(job, settings)
     if outcome.summary is not None:
         render(outcome.summary, console, settings.db)

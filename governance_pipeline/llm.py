@@ -151,6 +151,7 @@ async def call_all(
 
 async def _call(client: openai.AsyncOpenAI, req: CallRequest, endpoint: Endpoint) -> CallResult:
     started = time.perf_counter()
+    raw = None
     try:
         raw = await client.chat.completions.with_raw_response.create(**req.body)
         completion = raw.parse()
@@ -159,6 +160,7 @@ async def _call(client: openai.AsyncOpenAI, req: CallRequest, endpoint: Endpoint
             req.request_hash,
             CallStatus.FAILED,
             latency_ms=(time.perf_counter() - started) * 1000,
+            attempts=_attempts(raw, exc),
             error_class=type(exc).__name__,
         )
     latency_ms = (time.perf_counter() - started) * 1000
@@ -174,5 +176,18 @@ async def _call(client: openai.AsyncOpenAI, req: CallRequest, endpoint: Endpoint
         tokens_out=tokens_out,
         latency_ms=latency_ms,
         cost_usd=endpoint.cost(tokens_in, tokens_out),
-        attempts=1 + int(getattr(raw, "retries_taken", 0) or 0),
+        attempts=_attempts(raw),
     )
+
+
+def _attempts(raw: Any, exc: BaseException | None = None) -> int:
+    """How many times the client sent the request, its own retries included.
+
+    A response knows its `retries_taken`; an error does not, but the last request the client
+    sent carries the count in its `x-stainless-retry-count` header.
+    """
+    if raw is not None:
+        return 1 + int(getattr(raw, "retries_taken", 0) or 0)
+    request = getattr(exc, "request", None)
+    retries = request.headers.get("x-stainless-retry-count", "") if request is not None else ""
+    return 1 + int(retries) if retries.isdigit() else 1
