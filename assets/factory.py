@@ -9,12 +9,16 @@ figures into metadata and check results.
 
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
+from urllib.parse import urlparse
 
 import dagster as dg
 
 from assets.resources import GovernanceStore, ModelEndpoint
 from governance_pipeline import calling, outcomes, sla, stages
+from governance_pipeline.endpoint import Endpoint
+from governance_pipeline.local_model import ensure_local_model
 from governance_pipeline.redaction import find_pii
 from governance_pipeline.spec import ResolvedSpec, Severity
 
@@ -34,6 +38,11 @@ def _meta(figures: dict[str, Any]) -> dict[str, Any]:
         k: v if isinstance(v, (int, float, str)) else dg.MetadataValue.json(v)
         for k, v in figures.items()
     }
+
+
+def local_model_serving(endpoint: Endpoint) -> AbstractContextManager[str]:
+    """The embedded model for the length of a step: reused if already serving, else started."""
+    return ensure_local_model(urlparse(endpoint.base_url).port or 8765)
 
 
 def source_key(spec: ResolvedSpec) -> dg.AssetKey:
@@ -115,7 +124,8 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
                 last_logged[0] = done
                 context.log.info(f"LLM stage: {done}/{total} rows")
 
-        with store.connect() as con:
+        serving = local_model_serving(resolved) if resolved.local else nullcontext()
+        with serving, store.connect() as con:
             figures = calling.call_model(con, spec, resolved, on_progress=progress)
         return dg.MaterializeResult(metadata=_meta(figures))
 

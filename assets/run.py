@@ -2,9 +2,7 @@
 the run is audited in the Dagster UI; then raise alerts for its failed checks and summarise it.
 """
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 
@@ -13,7 +11,7 @@ from assets.definitions import build_definitions
 from governance_pipeline import store
 from governance_pipeline.alerting import raise_alert
 from governance_pipeline.errors import GovernanceError
-from governance_pipeline.settings import PROJECT_ROOT, Settings
+from governance_pipeline.settings import Settings, dagster_home
 from governance_pipeline.summary import RunSummary, summarize
 
 
@@ -33,9 +31,7 @@ class RunOutcome:
 
 def dagster_instance() -> dg.DagsterInstance:
     """The persistent Dagster instance: `$DAGSTER_HOME`, default .dagster/ in the project."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster")))
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    dagster_home()
     return dg.DagsterInstance.get()
 
 

@@ -108,7 +108,9 @@ async def _call_pending(
         timeout=params.timeout_s,
     ) as client:
         await llm.call_all(
-            client, pending, endpoint, concurrency=params.concurrency, budget=budget,
+            client, pending, endpoint,
+            concurrency=min(params.concurrency, endpoint.max_concurrency or params.concurrency),
+            budget=budget,
             on_result=record,
         )
 

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from governance_pipeline.errors import GovernanceError, NotBuiltError
 from governance_pipeline.progress import progress_bar
-from governance_pipeline.settings import PROJECT_ROOT, Settings
+from governance_pipeline.settings import PROJECT_ROOT, Settings, dagster_home
 
 app = typer.Typer(
     help="Govern LLM enrichment jobs: specs, expectations, redaction, contracts and SLAs.",
@@ -178,18 +178,25 @@ def eval_(job: Annotated[str, typer.Argument(help="Job name.")]) -> None:
 @model_app.command()
 @_guarded
 def serve(
-    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default "
+                                            "$GOVERNANCE_LOCAL_MODEL_PORT or 8765).")] = None,
 ) -> None:
-    """Serve the embedded model on 127.0.0.1 until Ctrl-C."""
-    raise NotBuiltError("`govern model serve` is not built yet (issue: the embedded local model)")
+    """Serve the embedded model (SmolLM2-135M-Instruct) on 127.0.0.1 until Ctrl-C or SIGTERM."""
+    from governance_pipeline.local_model import serve_forever
+
+    port = port or Settings().local_model_port
+    console.print(f"starting the embedded model on 127.0.0.1:{port} ...")
+    serve_forever(port, lambda url: console.print(
+        f"serving at {url}\nuse it from another shell: OPENAI_BASE_URL={url} "
+        "OPENAI_API_KEY=local GOVERNANCE_STRUCTURED_OUTPUT=json_object_schema ... "
+        "(or leave both unset: `govern run` reuses this server)\nCtrl-C to stop"))
+    console.print("stopped")
 
 
 @app.command()
 def ui(port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000) -> None:
     """Start Dagster's web UI on the workspace: the asset graph, checks, runs and schedules."""
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster"))
-    os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    dagster_home()
     os.chdir(PROJECT_ROOT)
     dagster = Path(sys.executable).with_name("dagster")
     console.print(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop)")

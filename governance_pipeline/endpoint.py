@@ -23,6 +23,8 @@ class Endpoint:
         local: True for the embedded model, which `govern run` starts on demand.
         price_per_1k_input_usd: Price of 1,000 input tokens.
         price_per_1k_output_usd: Price of 1,000 output tokens.
+        max_concurrency: Calls the endpoint serves at once, when it is known to be limited;
+            more in flight would only queue there and inflate the measured latency.
     """
 
     base_url: str
@@ -32,6 +34,7 @@ class Endpoint:
     local: bool
     price_per_1k_input_usd: float
     price_per_1k_output_usd: float
+    max_concurrency: int | None = None
 
     def describe(self) -> str:
         """One line for people: which endpoint and model, never the key."""
@@ -56,6 +59,7 @@ def resolve_endpoint(settings: Settings, spec_model: str | None = None) -> Endpo
             local=True,
             price_per_1k_input_usd=0.0,
             price_per_1k_output_usd=0.0,
+            max_concurrency=1,  # llama.cpp's server decodes one request at a time
         )
     return Endpoint(
         base_url=settings.openai_base_url or "https://api.openai.com/v1",

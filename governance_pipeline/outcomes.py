@@ -130,10 +130,11 @@ def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str
                 CASE WHEN iq.{key} IS NOT NULL THEN iq.reason
                      WHEN en.{key} IS NOT NULL THEN en.warnings
                      WHEN oq.{key} IS NOT NULL THEN oq.reason
-                     WHEN lc.status = 'over_budget' THEN 'the run''s budget cap was reached'
+                     WHEN lc.status = 'over_budget' THEN 'budget: the run''s cap was reached'
                      WHEN lc.status = 'failed' THEN
-                        'model call failed: ' || coalesce(lc.error_class, 'unknown error')
-                        || ' after ' || lc.attempt || ' attempt(s)'
+                        coalesce(lc.error_class, 'UnknownError') || ': the model call failed '
+                        || CASE WHEN lc.attempt = 0 THEN 'fast: the circuit breaker was open'
+                                ELSE 'after ' || lc.attempt || ' attempt(s)' END
                      ELSE 'no stage recorded an outcome for this row' END,
                 $spec_hash, coalesce(lc.request_hash, mi.request_hash), $now
             FROM scope

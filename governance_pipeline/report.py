@@ -25,6 +25,17 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
         for disposition, rule, n in s.reasons:
             reasons.add_row(disposition, rule, str(n))
         console.print(reasons)
+    m = s.metrics
+
+    def shown(value: float | None, fmt: str) -> str:
+        return "n/a" if value is None else format(value, fmt)
+
+    console.print(
+        f"compliance rate: {shown(m.get('compliance_rate'), '.1%')}   "
+        f"error rate: {shown(m.get('error_rate'), '.1%')}   "
+        f"p95 latency: {shown(m.get('latency_p95_ms'), ',.0f')} ms   "
+        f"cost per 1k rows: ${shown(m.get('cost_per_1k_rows_usd'), '.4f')}"
+    )
     console.print(
         f"calls: {s.calls_made} made, {s.cache_hits} served from cache   tokens: "
         f"{s.tokens_in:,} in, {s.tokens_out:,} out   cost: ${s.cost_usd:.4f}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
 
@@ -61,3 +62,18 @@ class Settings(BaseSettings):
     def uses_local_model(self) -> bool:
         """True when no endpoint is configured, so the embedded model serves."""
         return self.openai_api_key is None and self.openai_base_url is None
+
+
+def dagster_home() -> Path:
+    """Dagster's home for runs launched here: `$DAGSTER_HOME`, default .dagster/ in the project.
+
+    Sets the variable (and telemetry off) for this process and its children, and creates the
+    folder with a dagster.yaml that turns telemetry off (no banner, no calls home).
+    """
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster")))
+    os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() or not config.read_text().strip():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return home

@@ -134,15 +134,14 @@ def build_model_input(
     for values in rows:
         row = dict(zip(wanted, values, strict=True))
         data = {c: row[c] for c in job.model.prompt_columns}
+        # entities first: an email is replaced whole before a name inside it could split it
+        redacted, counts = redactor.redact_row({c: data[c] for c in redact_cols & set(data)})
+        data.update(redacted)
         pattern = names.name_pattern(row[c] for c in job.redaction.known_values)
-        counts: Counter[str] = Counter()
         for col in redact_cols & set(data):
             data[col], n = names.redact_names(data[col], pattern)
             if n:
                 counts["NAME"] += n
-        redacted, found = redactor.redact_row({c: data[c] for c in redact_cols & set(data)})
-        data.update(redacted)
-        counts.update(found)
         body = request_body(spec, endpoint, data)
         out[key].append(row[key])
         out["data"].append(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))

@@ -26,6 +26,7 @@ class RunSummary:
     cache_hits: int = 0
     cost_usd: float = 0.0
     slas: list[SlaVerdict] = field(default_factory=list)
+    metrics: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def breached(self) -> list[SlaVerdict]:
@@ -56,4 +57,5 @@ def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSumma
     summary.calls_made, summary.cache_hits = int(made or 0), int(hits or 0)
     summary.cost_usd = float(cost or 0.0)
     summary.slas = sla_module.verdicts_of(con, job, run_id)
+    summary.metrics = {m.value: v.value for m, v in sla_module.measure(con, job, run_id).items()}
     return summary

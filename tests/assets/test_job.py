@@ -5,6 +5,7 @@ on the tables themselves."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -57,6 +58,8 @@ def test_job_end_to_end(demo_db: Path, endpoint_env: FakeOpenAI) -> None:
         # no detectable PII reaches the model: neither in model_input nor in what was sent
         for (data,) in con.execute(f"SELECT data FROM {JOB}.model_input").fetchall():
             assert not any(find_pii(v) for v in json.loads(data).values() if isinstance(v, str))
+            # emails are replaced whole, never split by a name redacted inside them
+            assert not re.search(r"@[\w-]+\.\w", data), data
         for request in endpoint_env.requests:
             assert not find_pii(request["messages"][-1]["content"])
         # the demo's customer names were found in the bodies and redacted
