@@ -6,8 +6,10 @@ model on `http://127.0.0.1:$GOVERNANCE_LOCAL_MODEL_PORT/v1`. The weights are the
 run as a child process in its own process group so it can be stopped as a whole. Both come with
 the `local-model` extra.
 
-The server accepts llama.cpp's `response_format={"type": "json_object", "schema": {...}}` (not
-OpenAI's `json_schema` type) and serves the model under `LOCAL_MODEL_NAME`, its alias.
+The server accepts llama.cpp's `response_format={"type": "json_object", "schema": {...}}`; OpenAI's
+`{"type": "json_schema", ...}` gets a 500 (a request validation error, yet retryable by status).
+It lists the model under `LOCAL_MODEL_NAME`, its alias, but serves any model name a request
+sends and echoes that name back. It runs one request at a time.
 """
 
 from __future__ import annotations
@@ -52,6 +54,22 @@ _SERVER_ENV_NAMES = frozenset(
     use_mmap verbose vocab_only yarn_attn_factor yarn_beta_fast yarn_beta_slow yarn_ext_factor
     yarn_orig_ctx""".split()
 )
+# Runs `python -m llama_cpp.server` with llama.cpp's extra weight buffer types turned off
+# (`llama_model_params.use_extra_bufts`, which the server has no flag for). With them on,
+# llama.cpp repacks the weights for Intel AMX whenever the CPU reports it, and on these
+# (virtualised) machines the first matrix product dies with SIGSEGV at `ldtilecfg` although the
+# kernel grants AMX. Plain CPU kernels are also the same on every machine, so outputs are too.
+_SERVER_BOOTSTRAP = """\
+import runpy
+import llama_cpp.llama_cpp as c
+_defaults = c.llama_model_default_params
+def _params():
+    p = _defaults()
+    p.use_extra_bufts = False
+    return p
+c.llama_model_default_params = _params
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
 
 
 def gguf_path() -> Path:
@@ -172,17 +190,25 @@ class LocalModelServer:
     def command(self) -> list[str]:
         """The command line that starts the server.
 
+        It is `python -m llama_cpp.server FLAGS` run through a short bootstrap (`-c`) that turns
+        off llama.cpp's AMX repacking first (see `_SERVER_BOOTSTRAP`).
+
         Returns:
-            The argv list; llama_cpp.server spells its flags with underscores.
+            The argv list; llama_cpp.server spells its flags with underscores (`--model_alias`).
         """
         return [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-c", _SERVER_BOOTSTRAP,
             "--model", str(gguf_path()),
             "--host", self.host,
             "--port", str(self.port),
             "--model_alias", self.model_alias,
             "--n_ctx", str(self.n_ctx),
-            "--n_threads", str(os.cpu_count() or 1),
+            # Logits of the last token only: with the server's default (True) llama.cpp computes
+            # them for every prompt token and keeps an n_ctx x 49152 float array; only logprobs
+            # need it. n_threads stays at the server's default (half the cores): on 2 busy
+            # cores, 2 generation threads were no faster and less steady than 1.
+            "--logits_all", "False",
+            # mlock of the weights needs RLIMIT_MEMLOCK headroom that non-root users lack.
             "--use_mlock", "False",
         ]  # fmt: skip
 
@@ -216,24 +242,29 @@ class LocalModelServer:
                 env=_server_env(),
                 start_new_session=True,
             )
+        try:
+            self._wait_until_serving(self._process)
+        except BaseException:  # a timeout, or Ctrl-C while waiting: leave no server behind
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_serving(self, process: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while not is_serving(self.base_url, timeout=1.0):
-            code = self._process.poll()
+            code = process.poll()
             if code is not None:
-                self._process = None
                 raise EndpointError(
                     f"the local model server exited with code {code} before it answered on "
                     f"{self.base_url}; last lines of {self.log_path}:\n{self._log_tail()}"
                 )
             if time.monotonic() > deadline:
-                self.stop()
                 raise EndpointError(
                     f"the local model server did not answer on {self.base_url} within "
-                    f"{self.startup_timeout:.0f} s; last lines of {self.log_path}:\n"
+                    f"{self.startup_timeout:g} s; last lines of {self.log_path}:\n"
                     f"{self._log_tail()}"
                 )
             time.sleep(0.1)
-        return self
 
     def stop(self) -> None:
         """Stop the server: SIGTERM its process group, then SIGKILL after 10 s. Idempotent."""
@@ -249,9 +280,6 @@ class LocalModelServer:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        # The leader is gone; stray members of its group, if any, go too.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
 
     def _log_tail(self) -> str:
         if self.log_path is None or not self.log_path.exists():
