@@ -150,3 +150,28 @@ def test_missing_source_table_is_a_clear_spec_error(env: Path, endpoint_env: Fak
     message = failure_message(result)
     assert "support_triage.yaml" in message and "source.table" in message
     assert "raw.support_tickets does not exist" in message
+
+
+def test_endpoint_dies_mid_run_and_the_ledger_stays_complete(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import triage
+
+    def dies_after_five(body: dict) -> str:
+        if len(server.requests) >= 5:
+            server.down = True
+        return triage(body)
+
+    server = FakeOpenAI(dies_after_five)
+    with server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        result = materialise(demo_db)
+    assert result.success
+    with store.connect(demo_db) as con:
+        dispositions = dict(con.execute(
+            f"SELECT disposition, count(*) FROM {JOB}.row_ledger GROUP BY 1").fetchall())
+        cached = one(con, "SELECT count(*) FROM governance.llm_cache")
+    assert sum(dispositions.values()) == 40
+    assert dispositions["enriched"] == cached == 5  # what was paid for is kept
+    assert dispositions["call_failed"] == 40 - 5 - dispositions["input_quarantined"]
