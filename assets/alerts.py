@@ -1,14 +1,13 @@
 """The alert sensor: a failed asset check of any job becomes one alert in `governance.alert`,
 posted to `$GOVERNANCE_ALERT_WEBHOOK_URL` when set."""
 
-
 import json
 from typing import Any
 
 import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from assets.resources import GovernanceStore
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from governance_pipeline.alerting import Alert, raise_alert
 from governance_pipeline.settings import Settings
 
@@ -45,9 +44,12 @@ def check_failures(
 def build_alert_sensor(check_keys: list[dg.AssetCheckKey]) -> dg.SensorDefinition:
     """A sensor over the given checks; its cursor remembers the last record seen per check."""
 
-    @dg.sensor(name="governance_alerts", minimum_interval_seconds=30,
-               default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Turns failed governance checks into alerts.")
+    @dg.sensor(
+        name="governance_alerts",
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Turns failed governance checks into alerts.",
+    )
     def governance_alerts(context: dg.SensorEvaluationContext, store: GovernanceStore) -> Any:
         cursor: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
         failures = check_failures(context.instance, check_keys, cursor)
@@ -59,7 +61,8 @@ def build_alert_sensor(check_keys: list[dg.AssetCheckKey]) -> dg.SensorDefinitio
                         context.log.info(f"alert raised: {alert.alert_id}")
                     cursor[name] = record_id
         context.update_cursor(json.dumps(cursor, sort_keys=True))
-        return dg.SkipReason(f"{len(failures)} new failed check(s) alerted" if failures
-                             else "no new failed checks")
+        return dg.SkipReason(
+            f"{len(failures)} new failed check(s) alerted" if failures else "no new failed checks"
+        )
 
     return governance_alerts

@@ -29,9 +29,14 @@ def build_definitions(spec_dir: Path | None = None, db_path: str | None = None) 
         assets += built["assets"]
         jobs += built["jobs"]
         schedules += built["schedules"]
-        sources.setdefault(source_key(spec), dg.AssetSpec(
-            source_key(spec), group_name="sources",
-            description=f"Raw source table {spec.job.source.table}, landed by another system."))
+        sources.setdefault(
+            source_key(spec),
+            dg.AssetSpec(
+                source_key(spec),
+                group_name="sources",
+                description=f"Raw source table {spec.job.source.table}, landed by another system.",
+            ),
+        )
     defs = dg.Definitions(
         assets=[*sources.values(), *assets],
         jobs=jobs,

@@ -1,6 +1,5 @@
 """Dagster resources: thin seams over the store and the model endpoint."""
 
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 

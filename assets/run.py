@@ -14,7 +14,6 @@ from governance_pipeline.errors import GovernanceError
 from governance_pipeline.settings import Settings, dagster_home
 from governance_pipeline.summary import RunSummary, summarize
 
-
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """The CLI prints its own report; Dagster's step log stays in the UI."""
 
@@ -39,7 +38,11 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """The root cause of each failed step, in one line each: the error a person must fix."""
     messages = []
     for event in result.all_events:
-        error = event.step_failure_data.error if event.is_step_failure and event.step_failure_data else None
+        error = (
+            event.step_failure_data.error
+            if event.is_step_failure and event.step_failure_data
+            else None
+        )
         while error is not None and error.cause is not None:
             error = error.cause
         if error is not None:
@@ -56,10 +59,13 @@ def run_job(job: str, settings: Settings | None = None) -> RunOutcome:
     settings = settings or Settings()
     defs = build_definitions(settings.spec_dir, str(settings.db))
     name = f"{job}_job"
-    known = sorted(j.name.removesuffix("_job") for j in defs.resolve_all_job_defs()
-                   if j.name != "__ASSET_JOB")
+    known = sorted(
+        j.name.removesuffix("_job") for j in defs.resolve_all_job_defs() if j.name != "__ASSET_JOB"
+    )
     if job not in known:
-        raise GovernanceError(f"unknown job {job!r}; jobs in {settings.spec_dir}: {', '.join(known)}")
+        raise GovernanceError(
+            f"unknown job {job!r}; jobs in {settings.spec_dir}: {', '.join(known)}"
+        )
     instance = dagster_instance()
     result = defs.resolve_job_def(name).execute_in_process(
         instance=instance, raise_on_error=False, run_config=QUIET
@@ -72,8 +78,11 @@ def run_job(job: str, settings: Settings | None = None) -> RunOutcome:
             if alert.run_id == result.run_id and alert.job == job:
                 raise_alert(con, alert, settings.alert_webhook_url)
                 alerts.append(f"[{alert.severity}] {alert.check_name}: {alert.message}")
-        has_ledger = store.table_exists(con, f"{job}.row_ledger") and con.execute(
-            f"SELECT count(*) FROM {job}.row_ledger WHERE run_id = ?", [result.run_id]
-        ).fetchone()[0]  # type: ignore[index]
+        has_ledger = (
+            store.table_exists(con, f"{job}.row_ledger")
+            and con.execute(
+                f"SELECT count(*) FROM {job}.row_ledger WHERE run_id = ?", [result.run_id]
+            ).fetchone()[0]
+        )  # type: ignore[index]
         summary = summarize(con, job, result.run_id) if has_ledger else None
     return RunOutcome(result.success, summary, alerts, failure)

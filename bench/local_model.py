@@ -21,7 +21,8 @@ from typing import Any
 
 import openai
 
-from governance_pipeline import calling, spec as spec_module, stages, store
+from governance_pipeline import calling, stages, store
+from governance_pipeline import spec as spec_module
 from governance_pipeline.demo_data import generate_support_tickets
 from governance_pipeline.endpoint import resolve_endpoint
 from governance_pipeline.local_model import ensure_local_model, is_serving
@@ -67,9 +68,11 @@ def main() -> None:
         rows = con.execute(
             f"SELECT data FROM {spec.name}.model_input ORDER BY ticket_id LIMIT ?", [args.rows]
         ).fetchall()
-        con.execute(f"DELETE FROM {spec.name}.model_input WHERE ticket_id NOT IN (SELECT "
-                    f"ticket_id FROM {spec.name}.model_input ORDER BY ticket_id LIMIT ?)",
-                    [args.rows])
+        con.execute(
+            f"DELETE FROM {spec.name}.model_input WHERE ticket_id NOT IN (SELECT "
+            f"ticket_id FROM {spec.name}.model_input ORDER BY ticket_id LIMIT ?)",
+            [args.rows],
+        )
     bodies = [stages.request_body(spec, endpoint, json.loads(data)) for (data,) in rows]
 
     reused = is_serving(endpoint.base_url)
@@ -85,11 +88,15 @@ def main() -> None:
     pipe_rows, pipe_tokens = len(bodies) / elapsed, figures["tokens_out"] / elapsed
 
     print(f"{len(bodies)} redacted support_triage rows, json_object + schema, temperature 0")
-    print(f"  bare openai loop:   {bare_rows:.3f} rows/s   {bare_tokens:.1f} completion tokens/s"
-          f"   (median {statistics.median(latencies):.2f} s a row)")
+    print(
+        f"  bare openai loop:   {bare_rows:.3f} rows/s   {bare_tokens:.1f} completion tokens/s"
+        f"   (median {statistics.median(latencies):.2f} s a row)"
+    )
     print(f"  governed LLM stage: {pipe_rows:.3f} rows/s   {pipe_tokens:.1f} completion tokens/s")
-    print(f"  ratio governed/bare: rows/s {pipe_rows / bare_rows:.2f}   "
-          f"tokens/s {pipe_tokens / bare_tokens:.2f}")
+    print(
+        f"  ratio governed/bare: rows/s {pipe_rows / bare_rows:.2f}   "
+        f"tokens/s {pipe_tokens / bare_tokens:.2f}"
+    )
 
 
 if __name__ == "__main__":

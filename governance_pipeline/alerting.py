@@ -77,8 +77,16 @@ def raise_alert(
     con.execute(
         "INSERT INTO governance.alert (alert_id, job, run_id, check_name, severity, message, "
         "sinks, delivered, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [alert.alert_id, alert.job, alert.run_id, alert.check_name, alert.severity,
-         alert.message,
-         ",".join(sinks), delivered, error],
+        [
+            alert.alert_id,
+            alert.job,
+            alert.run_id,
+            alert.check_name,
+            alert.severity,
+            alert.message,
+            ",".join(sinks),
+            delivered,
+            error,
+        ],
     )
     return True

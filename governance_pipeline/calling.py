@@ -21,13 +21,14 @@ from governance_pipeline import llm
 from governance_pipeline.budget import Budget
 from governance_pipeline.endpoint import Endpoint
 from governance_pipeline.llm import CallRequest, CallResult, CallStatus
-from governance_pipeline.spec import ResolvedSpec
 from governance_pipeline.progress import PROGRESS_LOGGER
+from governance_pipeline.spec import ResolvedSpec
 from governance_pipeline.stages import Progress, current_run, now, request_body
 
 PROGRESS = logging.getLogger(PROGRESS_LOGGER)
 """Emits one DEBUG record per row through the LLM stage, with `done` and `total` attributes,
 for a front end (the CLI's progress bar) to follow."""
+
 
 def call_model(
     con: duckdb.DuckDBPyConnection,
@@ -59,26 +60,40 @@ def call_model(
             con.execute(
                 "INSERT OR IGNORE INTO governance.llm_cache (request_hash, model, content, "
                 "tokens_in, tokens_out, latency_ms, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [result.request_hash, endpoint.model, result.content, result.tokens_in,
-                 result.tokens_out, result.latency_ms, result.cost_usd],
+                [
+                    result.request_hash,
+                    endpoint.model,
+                    result.content,
+                    result.tokens_in,
+                    result.tokens_out,
+                    result.latency_ms,
+                    result.cost_usd,
+                ],
             )
         _write_calls(con, job.job, key, run_id, endpoint.model, req.keys, result)
         done += len(req.keys)
-        PROGRESS.debug("%s: %d/%d rows through the LLM stage", job.job, done, total,
-                       extra={"done": done, "total": total})
+        PROGRESS.debug(
+            "%s: %d/%d rows through the LLM stage",
+            job.job,
+            done,
+            total,
+            extra={"done": done, "total": total},
+        )
         if on_progress:
             on_progress(done, total)
 
     for h, result in cached.items():
         record(CallRequest(h, bodies[h], tuple(keys_by_hash[h])), result)
-    pending = [CallRequest(h, bodies[h], tuple(ks)) for h, ks in keys_by_hash.items()
-               if h not in cached]
+    pending = [
+        CallRequest(h, bodies[h], tuple(ks)) for h, ks in keys_by_hash.items() if h not in cached
+    ]
     budget = Budget(job.budget.max_tokens, job.budget.max_cost_usd)
     if pending:
         asyncio.run(_call_pending(pending, endpoint, spec, budget, record))
     stats = con.execute(
         f"SELECT status, count(*), sum(tokens_in), sum(tokens_out), sum(cost_usd) "
-        f"FROM {job.job}.llm_call WHERE run_id = ? GROUP BY status", [run_id]
+        f"FROM {job.job}.llm_call WHERE run_id = ? GROUP BY status",
+        [run_id],
     ).fetchall()
     by_status = {s: int(n) for s, n, *_ in stats}
     return {
@@ -108,7 +123,9 @@ async def _call_pending(
         timeout=params.timeout_s,
     ) as client:
         await llm.call_all(
-            client, pending, endpoint,
+            client,
+            pending,
+            endpoint,
             concurrency=min(params.concurrency, endpoint.max_concurrency or params.concurrency),
             budget=budget,
             on_result=record,
@@ -125,8 +142,16 @@ def _cached(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> dict[str, Call
     ).fetchall()
     con.unregister("_hashes")
     return {
-        h: CallResult(h, CallStatus.CACHED, content=content, tokens_in=tin, tokens_out=tout,
-                      latency_ms=lat, cost_usd=0.0, attempts=0)
+        h: CallResult(
+            h,
+            CallStatus.CACHED,
+            content=content,
+            tokens_in=tin,
+            tokens_out=tout,
+            latency_ms=lat,
+            cost_usd=0.0,
+            attempts=0,
+        )
         for h, content, tin, tout, lat in rows
     }
 
@@ -147,10 +172,20 @@ def _write_calls(
         "error_class, latency_ms, tokens_in, tokens_out, cost_usd, called_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            [run_id, k, result.request_hash, model, result.attempts, result.status.value,
-             result.error_class, result.latency_ms,
-             result.tokens_in if i == 0 else 0, result.tokens_out if i == 0 else 0,
-             result.cost_usd if i == 0 else 0.0, stamp]
+            [
+                run_id,
+                k,
+                result.request_hash,
+                model,
+                result.attempts,
+                result.status.value,
+                result.error_class,
+                result.latency_ms,
+                result.tokens_in if i == 0 else 0,
+                result.tokens_out if i == 0 else 0,
+                result.cost_usd if i == 0 else 0.0,
+                stamp,
+            ]
             for i, k in enumerate(keys)
         ],
     )

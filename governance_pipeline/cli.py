@@ -73,7 +73,9 @@ def validate() -> None:
 @app.command(name="compile")
 @_guarded
 def compile_(
-    check: Annotated[bool, typer.Option("--check", help="Fail if a checked-in suite differs.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if a checked-in suite differs.")
+    ] = False,
     out: Annotated[Path, typer.Option(help="Folder of the compiled suites.")] = PROJECT_ROOT
     / "expectations",
 ) -> None:
@@ -178,18 +180,24 @@ def eval_(job: Annotated[str, typer.Argument(help="Job name.")]) -> None:
 @model_app.command()
 @_guarded
 def serve(
-    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default "
-                                            "$GOVERNANCE_LOCAL_MODEL_PORT or 8765).")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port on 127.0.0.1 (default $GOVERNANCE_LOCAL_MODEL_PORT or 8765)."),
+    ] = None,
 ) -> None:
     """Serve the embedded model (SmolLM2-135M-Instruct) on 127.0.0.1 until Ctrl-C or SIGTERM."""
     from governance_pipeline.local_model import serve_forever
 
     port = port or Settings().local_model_port
     console.print(f"starting the embedded model on 127.0.0.1:{port} ...")
-    serve_forever(port, lambda url: console.print(
-        f"serving at {url}\nuse it from another shell: OPENAI_BASE_URL={url} "
-        "OPENAI_API_KEY=local GOVERNANCE_STRUCTURED_OUTPUT=json_object_schema ... "
-        "(or leave both unset: `govern run` reuses this server)\nCtrl-C to stop"))
+    serve_forever(
+        port,
+        lambda url: console.print(
+            f"serving at {url}\nuse it from another shell: OPENAI_BASE_URL={url} "
+            "OPENAI_API_KEY=local GOVERNANCE_STRUCTURED_OUTPUT=json_object_schema ... "
+            "(or leave both unset: `govern run` reuses this server)\nCtrl-C to stop"
+        ),
+    )
     console.print("stopped")
 
 
@@ -200,5 +208,7 @@ def ui(port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000) ->
     os.chdir(PROJECT_ROOT)
     dagster = Path(sys.executable).with_name("dagster")
     console.print(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop)")
-    os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
-                            "-p", str(port)])
+    os.execv(
+        str(dagster),
+        [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+    )

@@ -54,20 +54,24 @@ class Contract:
     """The compiled contract of one resolved spec."""
 
     def __init__(self, spec: ResolvedSpec) -> None:
-        fields = {
-            name: (_PY_TYPES[f.type], ...) for name, f in spec.job.output.items()
-        }
+        fields = {name: (_PY_TYPES[f.type], ...) for name, f in spec.job.output.items()}
         self._schema = create_model(  # type: ignore[call-overload]
             f"{spec.name}_output", __config__={"extra": "forbid", "strict": True}, **fields
         )
         self.rules: list[tuple[str, Level, Rule]] = []
         for name, f in spec.job.output.items():
             if f.enum:
-                self.rules.append((f"output.{name}.enum", Level.DEVELOPER,
-                                   EnumRule(field=name, values=f.enum)))
+                self.rules.append(
+                    (f"output.{name}.enum", Level.DEVELOPER, EnumRule(field=name, values=f.enum))
+                )
             if f.max_length:
-                self.rules.append((f"output.{name}.max_length", Level.DEVELOPER,
-                                   MaxLengthRule(field=name, max=f.max_length)))
+                self.rules.append(
+                    (
+                        f"output.{name}.max_length",
+                        Level.DEVELOPER,
+                        MaxLengthRule(field=name, max=f.max_length),
+                    )
+                )
         for rp in spec.policies:
             if rp.item.check is not None:
                 self.rules.append((rp.item.id, rp.item.level, rp.item.check))
@@ -77,11 +81,27 @@ class Contract:
         try:
             output = json.loads(content or "")
         except json.JSONDecodeError as exc:
-            return Verdict(None, [Violation("output.schema", Severity.ERROR,
-                                            f"not valid JSON ({exc.msg} at char {exc.pos})")])
+            return Verdict(
+                None,
+                [
+                    Violation(
+                        "output.schema",
+                        Severity.ERROR,
+                        f"not valid JSON ({exc.msg} at char {exc.pos})",
+                    )
+                ],
+            )
         if not isinstance(output, dict):
-            return Verdict(None, [Violation("output.schema", Severity.ERROR,
-                                            f"expected a JSON object, got {type(output).__name__}")])
+            return Verdict(
+                None,
+                [
+                    Violation(
+                        "output.schema",
+                        Severity.ERROR,
+                        f"expected a JSON object, got {type(output).__name__}",
+                    )
+                ],
+            )
         verdict = Verdict(output)
         try:
             self._schema.model_validate(output)

@@ -1018,9 +1018,7 @@ def generate_support_tickets(
 
     pools = _pools_for(seed)
     view = f"_demo_support_tickets_chunk_{id(pools):x}"
-    select_sql = ", ".join(
-        f"CAST({c} AS {t})" for c, t in zip(COLUMNS, _COLUMN_TYPES, strict=True)
-    )
+    select_sql = ", ".join(f"CAST({c} AS {t})" for c, t in zip(COLUMNS, _COLUMN_TYPES, strict=True))
     written = 0
     for chunk_index, start in enumerate(range(0, rows, CHUNK_ROWS)):
         count = min(CHUNK_ROWS, rows - start)

@@ -17,7 +17,9 @@ import pandas as pd
 
 from governance_pipeline.spec import JobSpec
 
-ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+ISO_TIMESTAMP = (
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 _TYPE_PATTERNS = {
     "integer": r"^[+-]?\d+$",
     "float": r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$",
@@ -52,59 +54,79 @@ def compile_suite(job: JobSpec) -> dict[str, Any]:
         if col.required:
             exps.append(
                 _expectation(
-                    "expect_column_values_to_not_be_null", f"{rid}.required",
-                    f"{name} is present", column=name,
+                    "expect_column_values_to_not_be_null",
+                    f"{rid}.required",
+                    f"{name} is present",
+                    column=name,
                 )
             )
         if col.type in _TYPE_PATTERNS:
             exps.append(
                 _expectation(
-                    "expect_column_values_to_match_regex", f"{rid}.type",
-                    f"{name} parses as {col.type}", column=name, regex=_TYPE_PATTERNS[col.type],
+                    "expect_column_values_to_match_regex",
+                    f"{rid}.type",
+                    f"{name} parses as {col.type}",
+                    column=name,
+                    regex=_TYPE_PATTERNS[col.type],
                 )
             )
         if col.type == "timestamp":  # the pattern checks the shape, this the calendar
             exps.append(
                 _expectation(
-                    "expect_column_values_to_be_dateutil_parseable", f"{rid}.type",
-                    f"{name} is a real date and time", column=name,
+                    "expect_column_values_to_be_dateutil_parseable",
+                    f"{rid}.type",
+                    f"{name} is a real date and time",
+                    column=name,
                 )
             )
         if col.type == "boolean":
             exps.append(
                 _expectation(
-                    "expect_column_values_to_be_in_set", f"{rid}.type", f"{name} is a boolean",
-                    column=name, value_set=["true", "false", "True", "False", "0", "1"],
+                    "expect_column_values_to_be_in_set",
+                    f"{rid}.type",
+                    f"{name} is a boolean",
+                    column=name,
+                    value_set=["true", "false", "True", "False", "0", "1"],
                 )
             )
         if col.unique:
             exps.append(
                 _expectation(
-                    "expect_column_values_to_be_unique", f"{rid}.unique",
-                    f"no two rows share a {name}", column=name,
+                    "expect_column_values_to_be_unique",
+                    f"{rid}.unique",
+                    f"no two rows share a {name}",
+                    column=name,
                 )
             )
         if col.allowed is not None:
             exps.append(
                 _expectation(
-                    "expect_column_values_to_be_in_set", f"{rid}.allowed",
-                    f"{name} is one of {', '.join(col.allowed)}", column=name,
+                    "expect_column_values_to_be_in_set",
+                    f"{rid}.allowed",
+                    f"{name} is one of {', '.join(col.allowed)}",
+                    column=name,
                     value_set=col.allowed,
                 )
             )
         if col.min_length is not None or col.max_length is not None:
             exps.append(
                 _expectation(
-                    "expect_column_value_lengths_to_be_between", f"{rid}.length",
+                    "expect_column_value_lengths_to_be_between",
+                    f"{rid}.length",
                     f"{name} is {col.min_length or 0} to {col.max_length or 'any'} characters",
-                    column=name, min_value=col.min_length, max_value=col.max_length,
+                    column=name,
+                    min_value=col.min_length,
+                    max_value=col.max_length,
                 )
             )
         if col.pattern is not None:
             exps.append(
                 _expectation(
-                    "expect_column_values_to_match_regex", f"{rid}.pattern",
-                    f"{name} matches /{col.pattern}/", column=name, regex=col.pattern,
+                    "expect_column_values_to_match_regex",
+                    f"{rid}.pattern",
+                    f"{name} matches /{col.pattern}/",
+                    column=name,
+                    regex=col.pattern,
                 )
             )
     return {"name": f"{job.job}.input", "expectations": exps, "meta": {"source": src.table}}

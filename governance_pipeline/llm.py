@@ -132,8 +132,12 @@ async def call_all(
     async def one(req: CallRequest) -> None:
         async with gate:
             if breaker.open:
-                on_result(req, CallResult(req.request_hash, CallStatus.FAILED,
-                                          error_class="CircuitOpen", attempts=0))
+                on_result(
+                    req,
+                    CallResult(
+                        req.request_hash, CallStatus.FAILED, error_class="CircuitOpen", attempts=0
+                    ),
+                )
                 return
             tokens = estimate_tokens(req.body)
             max_out = int(req.body.get("max_tokens", 0))  # worst case: priced as output tokens

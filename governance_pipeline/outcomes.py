@@ -69,15 +69,27 @@ def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any
         good["warnings"].append("; ".join(str(v) for v in verdict.warnings) or None)
         warned += bool(verdict.warnings)
     stamp = now()
-    enriched = frame([key, *job.output, "warnings", "run_id", "spec_hash", "request_hash",
-                      "enriched_at"], good, run_id=run_id, spec_hash=spec.spec_hash,
-                     enriched_at=stamp)
-    quarantined = frame(["run_id", key, "request_hash", "rules", "reason", "output_redacted",
-                         "quarantined_at"], bad, run_id=run_id, quarantined_at=stamp)
+    enriched = frame(
+        [key, *job.output, "warnings", "run_id", "spec_hash", "request_hash", "enriched_at"],
+        good,
+        run_id=run_id,
+        spec_hash=spec.spec_hash,
+        enriched_at=stamp,
+    )
+    quarantined = frame(
+        ["run_id", key, "request_hash", "rules", "reason", "output_redacted", "quarantined_at"],
+        bad,
+        run_id=run_id,
+        quarantined_at=stamp,
+    )
     _replace_published(con, job.job, key, run_id, enriched)
     replace_rows(con, f"{job.job}.output_quarantine", quarantined, run_id=run_id)
-    return {"judged": len(rows), "enriched": len(enriched), "with_warnings": warned,
-            "quarantined": len(quarantined)}
+    return {
+        "judged": len(rows),
+        "enriched": len(enriched),
+        "with_warnings": warned,
+        "quarantined": len(quarantined),
+    }
 
 
 def _replace_published(

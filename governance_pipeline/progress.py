@@ -31,8 +31,14 @@ class _BarHandler(logging.Handler):
 def progress_bar(console: Console) -> Iterator[None]:
     """Show a bar for rows through the LLM stage while the block runs (a spinner before)."""
     logger = logging.getLogger(PROGRESS_LOGGER)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         handler = _BarHandler(progress)
         logger.addHandler(handler)
         previous = logger.level

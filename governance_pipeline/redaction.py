@@ -160,9 +160,7 @@ def _card_findings(text: str) -> Iterator[Finding]:
 
 def _resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
     """Keep non-overlapping findings (longest first, ties by priority), sorted by start."""
-    ranked = sorted(
-        findings, key=lambda f: (-(f.end - f.start), -_TIE_PRIORITY[f.entity], f.start)
-    )
+    ranked = sorted(findings, key=lambda f: (-(f.end - f.start), -_TIE_PRIORITY[f.entity], f.start))
     kept: list[Finding] = []
     for finding in ranked:
         if all(finding.end <= other.start or other.end <= finding.start for other in kept):

@@ -16,8 +16,10 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
     console.print(f"[bold]{s.job}[/bold] run {s.run_id}")
     console.print(f"endpoint: {s.endpoint}")
     enriched = s.by_disposition.get("enriched", 0)
-    console.print(f"rows in: {s.rows_in}   enriched: {enriched}   " + "   ".join(
-        f"{d}: {n}" for d, n in s.by_disposition.items() if d != "enriched"))
+    console.print(
+        f"rows in: {s.rows_in}   enriched: {enriched}   "
+        + "   ".join(f"{d}: {n}" for d, n in s.by_disposition.items() if d != "enriched")
+    )
     if s.reasons:
         reasons = Table(title="Rows not enriched, by reason", title_justify="left")
         for col in ("disposition", "rule or error", "rows"):
@@ -46,10 +48,23 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
     for v in s.slas:
         sign = ">=" if v.bound == "min" else "<="
         measured = "n/a" if v.measured is None else f"{v.measured:.4g}"
-        verdict = "[green]held[/green]" if v.passed else (
-            "[red]BREACHED[/red]" if v.severity.value == "ERROR" else "[yellow]breached[/yellow]")
-        slas.add_row(v.sla_id, f"{v.level} ({v.severity.value})",
-                     f"{v.metric} {sign} {v.threshold:g}", measured, str(v.sample_size), verdict)
+        verdict = (
+            "[green]held[/green]"
+            if v.passed
+            else (
+                "[red]BREACHED[/red]"
+                if v.severity.value == "ERROR"
+                else "[yellow]breached[/yellow]"
+            )
+        )
+        slas.add_row(
+            v.sla_id,
+            f"{v.level} ({v.severity.value})",
+            f"{v.metric} {sign} {v.threshold:g}",
+            measured,
+            str(v.sample_size),
+            verdict,
+        )
     console.print(slas)
     console.print(
         f"Look next: the tables in {db_path} (schema {s.job}: row_ledger, output_quarantine, "

@@ -115,7 +115,9 @@ class NoPiiRule(_Rule):
             for name in names
             if isinstance(output.get(name), str)
         }
-        hits = [f"{name}: {', '.join(e.value for e in ents)}" for name, ents in found.items() if ents]
+        hits = [
+            f"{name}: {', '.join(e.value for e in ents)}" for name, ents in found.items() if ents
+        ]
         return f"PII in output ({'; '.join(hits)})" if hits else None
 
 

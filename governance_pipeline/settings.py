@@ -52,7 +52,9 @@ class Settings(BaseSettings):
         "endpoint and json_object_schema for the embedded model.",
     )
     price_per_1k_input_usd: float = Field(0.00015, ge=0, description="Price of 1,000 input tokens.")
-    price_per_1k_output_usd: float = Field(0.0006, ge=0, description="Price of 1,000 output tokens.")
+    price_per_1k_output_usd: float = Field(
+        0.0006, ge=0, description="Price of 1,000 output tokens."
+    )
     local_model_port: int = Field(8765, gt=0, lt=65536, description="Port of the embedded model.")
     alert_webhook_url: SecretStr | None = Field(
         None, description="URL that receives a JSON POST for every alert."

@@ -43,30 +43,40 @@ class SlaVerdict:
         shown = "n/a" if self.measured is None else f"{self.measured:.4g}"
         state = "held" if self.passed else "BREACHED"
         note = " (no sample yet)" if self.measured is None else ""
-        return (f"{self.sla_id}: {self.metric} {sign} {self.threshold:g}, measured {shown} over "
-                f"{self.sample_size}: {state}{note}")
+        return (
+            f"{self.sla_id}: {self.metric} {sign} {self.threshold:g}, measured {shown} over "
+            f"{self.sample_size}: {state}{note}"
+        )
 
 
 def measure(con: duckdb.DuckDBPyConnection, schema: str, run_id: str) -> dict[Metric, Measurement]:
     """Compute every metric of a run from its ledger and calls."""
-    ledger = dict(con.execute(
-        f"SELECT disposition, count(*) FROM {schema}.row_ledger WHERE run_id = ? GROUP BY 1",
-        [run_id]).fetchall())
+    ledger = dict(
+        con.execute(
+            f"SELECT disposition, count(*) FROM {schema}.row_ledger WHERE run_id = ? GROUP BY 1",
+            [run_id],
+        ).fetchall()
+    )
     rows = sum(ledger.values())
     answered = ledger.get("enriched", 0) + ledger.get("output_quarantined", 0)
     called = answered + ledger.get("call_failed", 0)
     p95, cost, timed = con.execute(
         f"SELECT quantile_cont(latency_ms, 0.95) FILTER (WHERE status IN ('ok', 'cached')), "
         f"sum(cost_usd), count(*) FILTER (WHERE status IN ('ok', 'cached')) "
-        f"FROM {schema}.llm_call WHERE run_id = ?", [run_id]).fetchone()  # type: ignore[misc]
+        f"FROM {schema}.llm_call WHERE run_id = ?",
+        [run_id],
+    ).fetchone()  # type: ignore[misc]
     return {
         Metric.COMPLIANCE_RATE: Measurement(
-            ledger.get("enriched", 0) / answered if answered else None, answered),
+            ledger.get("enriched", 0) / answered if answered else None, answered
+        ),
         Metric.ERROR_RATE: Measurement(
-            ledger.get("call_failed", 0) / called if called else None, called),
+            ledger.get("call_failed", 0) / called if called else None, called
+        ),
         Metric.LATENCY_P95_MS: Measurement(p95, int(timed or 0)),
         Metric.COST_PER_1K_ROWS_USD: Measurement(
-            (cost or 0.0) / rows * 1000 if rows else None, rows),
+            (cost or 0.0) / rows * 1000 if rows else None, rows
+        ),
     }
 
 
@@ -84,16 +94,31 @@ def evaluate(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> list[SlaVerd
         passed = m.value is None or (
             m.value >= threshold if bound == "min" else m.value <= threshold
         )
-        verdicts.append(SlaVerdict(sla.id, sla.metric.value, sla.level.value,
-                                   severity_of(sla.level), bound, threshold, m.value,
-                                   m.sample_size, passed, sla.description))
+        verdicts.append(
+            SlaVerdict(
+                sla.id,
+                sla.metric.value,
+                sla.level.value,
+                severity_of(sla.level),
+                bound,
+                threshold,
+                m.value,
+                m.sample_size,
+                passed,
+                sla.description,
+            )
+        )
     frame = pd.DataFrame([{**asdict(v), "severity": v.severity.value} for v in verdicts])
     frame["run_id"], frame["spec_hash"], frame["measured_at"] = run_id, spec.spec_hash, now()
     replace_rows(con, f"{schema}.sla_result", frame, run_id=run_id)
     con.execute(
         "UPDATE governance.run SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
-        [now(), "breached" if any(not v.passed for v in verdicts) else "held",
-         json.dumps({"slas": [v.summary() for v in verdicts]}), run_id],
+        [
+            now(),
+            "breached" if any(not v.passed for v in verdicts) else "held",
+            json.dumps({"slas": [v.summary() for v in verdicts]}),
+            run_id,
+        ],
     )
     return verdicts
 
@@ -103,11 +128,18 @@ def verdicts_of(con: duckdb.DuckDBPyConnection, schema: str, run_id: str) -> lis
     rows = con.execute(
         f"SELECT sla_id, metric, level, severity, bound, threshold, measured, sample_size, "
         f"passed, description FROM {schema}.sla_result WHERE run_id = ? ORDER BY sla_id",
-        [run_id]).fetchall()
+        [run_id],
+    ).fetchall()
     return [SlaVerdict(r[0], r[1], r[2], Severity(r[3]), *r[4:]) for r in rows]
 
 
 def as_metadata(v: SlaVerdict) -> dict[str, Any]:
     """The figures of a verdict for Dagster metadata and alerts."""
-    return {"metric": v.metric, "bound": v.bound, "threshold": v.threshold,
-            "measured": v.measured, "sample_size": v.sample_size, "level": v.level}
+    return {
+        "metric": v.metric,
+        "bound": v.bound,
+        "threshold": v.threshold,
+        "measured": v.measured,
+        "sample_size": v.sample_size,
+        "level": v.level,
+    }

@@ -77,7 +77,9 @@ class Source(_Model):
     @model_validator(mode="after")
     def _key_is_a_column(self) -> Source:
         if self.key not in self.columns:
-            raise ValueError(f"key={self.key!r} is not one of the columns: {', '.join(self.columns)}")
+            raise ValueError(
+                f"key={self.key!r} is not one of the columns: {', '.join(self.columns)}"
+            )
         return self
 
 
@@ -384,11 +386,19 @@ def _bases(
         base_path = (path.parent / name).resolve()
         if base_path in chain:
             cycle = " -> ".join(p.name for p in (*chain, base_path))
-            raise SpecError(f"circular extends: {cycle}", file=path, field="extends",
-                            line=line_of(lines, ("extends",)))
+            raise SpecError(
+                f"circular extends: {cycle}",
+                file=path,
+                field="extends",
+                line=line_of(lines, ("extends",)),
+            )
         if not base_path.exists():
-            raise SpecError(f"extends names {name!r}, which does not exist", file=path,
-                            field="extends", line=line_of(lines, ("extends",)))
+            raise SpecError(
+                f"extends names {name!r}, which does not exist",
+                file=path,
+                field="extends",
+                line=line_of(lines, ("extends",)),
+            )
         base, base_lines = _parse(base_path, BaseSpec)
         layers += _bases(base_path, base.extends, (*chain, base_path), base_lines)
         layers.append((base_path, base, base_lines))

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from governance_pipeline import expectations, llm, names, prompts
 from governance_pipeline.endpoint import Endpoint
@@ -24,11 +23,10 @@ from governance_pipeline.redaction import Redactor
 from governance_pipeline.spec import ResolvedSpec
 from governance_pipeline.store import (
     column_types,
-    frame,
     ensure_job_schema,
+    frame,
     replace_rows,
     table_exists,
-
 )
 
 Progress = Callable[[int, int], None]
@@ -44,7 +42,9 @@ def current_run(con: duckdb.DuckDBPyConnection, job: str) -> str:
         "SELECT run_id FROM governance.run WHERE job = ? ORDER BY started_at DESC LIMIT 1", [job]
     ).fetchone()
     if row is None:
-        raise StoreError(f"job {job!r} has no validated input yet: materialise validated_input first")
+        raise StoreError(
+            f"job {job!r} has no validated input yet: materialise validated_input first"
+        )
     return str(row[0])
 
 
@@ -60,7 +60,9 @@ def validate_input(
         raise SpecError(
             f"source table {src.table} does not exist in the store; create it or fix the name "
             "(for the demo, run `govern demo`)",
-            file=spec.path, field="source.table", line=spec.line_of(("source", "table")),
+            file=spec.path,
+            field="source.table",
+            line=spec.line_of(("source", "table")),
         )
     types = column_types(con, src.table)
     ensure_job_schema(con, job, types.get(src.key, "VARCHAR"))
@@ -122,13 +124,10 @@ def build_model_input(
     key = job.source.key
     wanted = dict.fromkeys([key, *job.model.prompt_columns, *job.redaction.known_values])
     select = ", ".join(f'"{c}"' for c in wanted)
-    rows = con.execute(
-        f"SELECT {select} "
-        f"FROM {job.job}.validated_input ORDER BY {key}"
-    ).fetchall()
+    rows = con.execute(f"SELECT {select} FROM {job.job}.validated_input ORDER BY {key}").fetchall()
     redactor = Redactor(job.redaction.entities)
     redact_cols = set(job.redaction.columns)
-    schema = prompts.output_schema(spec)
+    prompts.output_schema(spec)
     out: dict[str, list[Any]] = defaultdict(list)
     totals: Counter[str] = Counter()
     for values in rows:
@@ -148,8 +147,12 @@ def build_model_input(
         out["redactions"].append(json.dumps(dict(sorted(counts.items()))))
         out["request_hash"].append(llm.request_hash(body))
         totals.update(counts)
-    inputs = frame(["run_id", key, "data", "redactions", "request_hash", "spec_hash"], out,
-                   run_id=run_id, spec_hash=spec.spec_hash)
+    inputs = frame(
+        ["run_id", key, "data", "redactions", "request_hash", "spec_hash"],
+        out,
+        run_id=run_id,
+        spec_hash=spec.spec_hash,
+    )
     replace_rows(con, f"{job.job}.model_input", inputs)
     return {"rows": len(inputs), "redactions": dict(totals), "endpoint": endpoint.describe()}
 

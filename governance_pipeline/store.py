@@ -71,9 +71,9 @@ CREATE TABLE IF NOT EXISTS {s}.sla_result (
 
 
 @contextmanager
-def connect(path: Path | str, *, read_only: bool = False, wait_s: float = 30.0) -> Iterator[
-    duckdb.DuckDBPyConnection
-]:
+def connect(
+    path: Path | str, *, read_only: bool = False, wait_s: float = 30.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the DuckDB file, waiting while another process holds its lock.
 
     Raises:

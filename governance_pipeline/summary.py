@@ -37,22 +37,32 @@ class RunSummary:
 def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSummary:
     """Read a run's ledger, calls and SLA verdicts into a summary."""
     endpoint = con.execute(
-        "SELECT endpoint FROM governance.run WHERE run_id = ?", [run_id]).fetchone()
+        "SELECT endpoint FROM governance.run WHERE run_id = ?", [run_id]
+    ).fetchone()
     summary = RunSummary(job, run_id, endpoint[0] if endpoint else "unknown")
-    summary.by_disposition = dict(con.execute(
-        f"SELECT disposition, count(*) FROM {job}.row_ledger WHERE run_id = ? "
-        "GROUP BY 1 ORDER BY 2 DESC", [run_id]).fetchall())
+    summary.by_disposition = dict(
+        con.execute(
+            f"SELECT disposition, count(*) FROM {job}.row_ledger WHERE run_id = ? "
+            "GROUP BY 1 ORDER BY 2 DESC",
+            [run_id],
+        ).fetchall()
+    )
     summary.rows_in = sum(summary.by_disposition.values())
     summary.reasons = [
-        (d, r, n) for d, r, n in con.execute(
+        (d, r, n)
+        for d, r, n in con.execute(
             f"SELECT disposition, split_part(reason, ':', 1) AS rule, count(*) "
             f"FROM {job}.row_ledger WHERE run_id = ? AND disposition <> 'enriched' "
-            "GROUP BY 1, 2 ORDER BY 3 DESC, 2", [run_id]).fetchall()
+            "GROUP BY 1, 2 ORDER BY 3 DESC, 2",
+            [run_id],
+        ).fetchall()
     ]
     tin, tout, made, hits, cost = con.execute(
         f"SELECT sum(tokens_in), sum(tokens_out), count(*) FILTER (WHERE status <> 'cached' "
         f"AND status <> 'over_budget'), count(*) FILTER (WHERE status = 'cached'), "
-        f"sum(cost_usd) FROM {job}.llm_call WHERE run_id = ?", [run_id]).fetchone()  # type: ignore[misc]
+        f"sum(cost_usd) FROM {job}.llm_call WHERE run_id = ?",
+        [run_id],
+    ).fetchone()  # type: ignore[misc]
     summary.tokens_in, summary.tokens_out = int(tin or 0), int(tout or 0)
     summary.calls_made, summary.cache_hits = int(made or 0), int(hits or 0)
     summary.cost_usd = float(cost or 0.0)

@@ -38,11 +38,22 @@ def triage(body: dict) -> str:
     row = prompts.parse_data_block(body["messages"][-1]["content"])
     text = f"{row.get('subject') or ''} {row.get('body') or ''}".lower()
     category = next((c for c, pattern in _CATEGORIES if re.search(pattern, text)), "other")
-    urgency = "high" if category in ("billing", "account") else "low" if category in (
-        "praise", "feature_request") else "medium"
+    urgency = (
+        "high"
+        if category in ("billing", "account")
+        else "low"
+        if category in ("praise", "feature_request")
+        else "medium"
+    )
     sentiment = "positive" if category == "praise" else "negative"
-    return json.dumps({"category": category, "urgency": urgency, "sentiment": sentiment,
-                       "summary": f"The customer writes about {category.replace('_', ' ')}."})
+    return json.dumps(
+        {
+            "category": category,
+            "urgency": urgency,
+            "sentiment": sentiment,
+            "summary": f"The customer writes about {category.replace('_', ' ')}.",
+        }
+    )
 
 
 @pytest.fixture

@@ -152,8 +152,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.wfile.flush()
 
-    def _send_error(self, status: int, message: str, type_: str, code: str | None,
-                    headers: dict[str, str] | None = None) -> None:
+    def _send_error(
+        self,
+        status: int,
+        message: str,
+        type_: str,
+        code: str | None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self._send_json(status, _error_body(message, type_, code), headers)
 
     def _drop(self) -> None:
@@ -170,8 +176,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _down(self) -> bool:
         if self.server.fake.down:
-            self._send_error(503, "The server is overloaded or not ready yet.", "server_error",
-                             "service_unavailable")
+            self._send_error(
+                503,
+                "The server is overloaded or not ready yet.",
+                "server_error",
+                "service_unavailable",
+            )
             return True
         return False
 
@@ -189,8 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == f"/v1/models/{fake.model}":
             self._send_json(200, fake._model_card())
         else:
-            self._send_error(404, f"Unknown request URL: GET {path}.", "invalid_request_error",
-                             "unknown_url")
+            self._send_error(
+                404, f"Unknown request URL: GET {path}.", "invalid_request_error", "unknown_url"
+            )
 
     def do_POST(self) -> None:
         fake = self.server.fake
@@ -198,8 +209,12 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         if path != "/v1/chat/completions":
             if not self._down():
-                self._send_error(404, f"Unknown request URL: POST {path}.",
-                                 "invalid_request_error", "unknown_url")
+                self._send_error(
+                    404,
+                    f"Unknown request URL: POST {path}.",
+                    "invalid_request_error",
+                    "unknown_url",
+                )
             return
 
         try:
@@ -221,37 +236,61 @@ class _Handler(BaseHTTPRequestHandler):
                 if fault.retry_after is not None:
                     headers["Retry-After"] = f"{fault.retry_after:g}"
                 return self._send_error(
-                    429, "Rate limit reached for requests (injected by FakeOpenAI).",
-                    "requests", "rate_limit_exceeded", headers)
+                    429,
+                    "Rate limit reached for requests (injected by FakeOpenAI).",
+                    "requests",
+                    "rate_limit_exceeded",
+                    headers,
+                )
             if kind == "500":
                 return self._send_error(
-                    500, "The server had an error while processing your request "
-                    "(injected by FakeOpenAI).", "server_error", None)
+                    500,
+                    "The server had an error while processing your request "
+                    "(injected by FakeOpenAI).",
+                    "server_error",
+                    None,
+                )
             if kind == "drop":
                 return self._drop()
             if kind == "malformed":
-                return self._send_raw(200, b'{"id": "chatcmpl-fake", "object": "chat.completion", '
-                                           b'"choices": [{"message": {"content": "trunc')
+                return self._send_raw(
+                    200,
+                    b'{"id": "chatcmpl-fake", "object": "chat.completion", '
+                    b'"choices": [{"message": {"content": "trunc',
+                )
             if kind == "timeout":
                 if not fake._pause(fake.hang_seconds):
                     return self._drop()  # stop() cut the hang short
                 # a slow server that does answer eventually: fall through to a normal answer
 
         if not isinstance(body, dict):
-            return self._send_error(400, "We could not parse the JSON body of your request.",
-                                    "invalid_request_error", None)
+            return self._send_error(
+                400,
+                "We could not parse the JSON body of your request.",
+                "invalid_request_error",
+                None,
+            )
         if body.get("stream"):
-            return self._send_error(400, "FakeOpenAI does not support stream=true.",
-                                    "invalid_request_error", "unsupported_parameter",
-                                    {"x-should-retry": "false"})
+            return self._send_error(
+                400,
+                "FakeOpenAI does not support stream=true.",
+                "invalid_request_error",
+                "unsupported_parameter",
+                {"x-should-retry": "false"},
+            )
         try:
             content = fake.responder(body)
             if not isinstance(content, str):
                 raise TypeError(f"responder must return str, got {type(content).__name__}")
         except Exception as exc:  # a bug in the test's responder: surface it, don't retry it
             fake._record_error(exc)
-            return self._send_error(500, f"FakeOpenAI responder raised {exc!r}", "server_error",
-                                    "responder_error", {"x-should-retry": "false"})
+            return self._send_error(
+                500,
+                f"FakeOpenAI responder raised {exc!r}",
+                "server_error",
+                "responder_error",
+                {"x-should-retry": "false"},
+            )
         self._send_json(200, fake._completion(body, content))
 
 
@@ -308,8 +347,12 @@ class FakeOpenAI:
         self._server = server
         host, port = server.server_address[:2]
         self.base_url = f"http://{host}:{port}/v1"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"FakeOpenAI:{port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"FakeOpenAI:{port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

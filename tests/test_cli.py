@@ -37,11 +37,15 @@ def test_validate_reports_each_job() -> None:
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (("  table: raw.support_tickets", "  tabel: raw.support_tickets"),
-         "(source.tabel): unknown field 'tabel'; valid fields here: table, key"),
+        (
+            ("  table: raw.support_tickets", "  tabel: raw.support_tickets"),
+            "(source.tabel): unknown field 'tabel'; valid fields here: table, key",
+        ),
         (("    level: developer", "    level: admin"), "policies.0.level"),
-        (("extends: [platform.yaml]", "extends: [missing.yaml]"),
-         "(extends): extends names 'missing.yaml', which does not exist"),
+        (
+            ("extends: [platform.yaml]", "extends: [missing.yaml]"),
+            "(extends): extends names 'missing.yaml', which does not exist",
+        ),
     ],
 )
 def test_bad_spec_is_one_line_naming_file_and_field(

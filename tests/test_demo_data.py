@@ -169,9 +169,12 @@ def test_malformed_kinds_present_at_40_rows(con40: duckdb.DuckDBPyConnection) ->
         f" FROM {TABLE}"
     ).fetchone()
     assert (null_body, oversize, bad_ts, bad_channel) == (1, 1, 1, 1)
-    bad_values = [r[0] for r in con40.execute(
-        f"SELECT channel FROM {TABLE} WHERE channel NOT IN ({channels})"
-    ).fetchall()]
+    bad_values = [
+        r[0]
+        for r in con40.execute(
+            f"SELECT channel FROM {TABLE} WHERE channel NOT IN ({channels})"
+        ).fetchall()
+    ]
     assert set(bad_values) <= set(BAD_CHANNELS)
 
 

@@ -103,7 +103,10 @@ def test_429_with_retry_after_is_retried_then_succeeds() -> None:
 
 
 def test_429_without_retries_raises_rate_limit_error() -> None:
-    with FakeOpenAI(schedule=[Fault("429", retry_after=3)]) as server, make_client(server) as client:
+    with (
+        FakeOpenAI(schedule=[Fault("429", retry_after=3)]) as server,
+        make_client(server) as client,
+    ):
         with pytest.raises(openai.RateLimitError) as info:
             complete(client)
     assert info.value.status_code == 429
@@ -233,12 +236,14 @@ def test_async_client_concurrent_requests() -> None:
         async with openai.AsyncOpenAI(
             base_url=server.base_url, api_key="test", max_retries=0, timeout=5.0
         ) as client:
-            results = await asyncio.gather(*(
-                client.chat.completions.create(
-                    model="fake-model", messages=[{"role": "user", "content": f"row {i}"}]
+            results = await asyncio.gather(
+                *(
+                    client.chat.completions.create(
+                        model="fake-model", messages=[{"role": "user", "content": f"row {i}"}]
+                    )
+                    for i in range(5)
                 )
-                for i in range(5)
-            ))
+            )
             return [r.choices[0].message.content for r in results]
 
     with FakeOpenAI(responder, latency=0.1) as server:
@@ -255,8 +260,11 @@ def test_async_client_sees_faults() -> None:
         async with openai.AsyncOpenAI(
             base_url=server.base_url, api_key="test", max_retries=0, timeout=0.5
         ) as client:
-            for expected in (openai.RateLimitError, openai.APIConnectionError,
-                             openai.APITimeoutError):
+            for expected in (
+                openai.RateLimitError,
+                openai.APIConnectionError,
+                openai.APITimeoutError,
+            ):
                 with pytest.raises(expected):
                     await client.chat.completions.create(model="fake-model", messages=MESSAGES)
 

@@ -58,8 +58,14 @@ def test_failed_check_gives_one_alert(
     monkeypatch.setenv("GOVERNANCE_ALERT_WEBHOOK_URL", receiver.url)
 
     def wrong_enum(body: dict) -> str:
-        return json.dumps({"category": "refunds", "urgency": "high", "sentiment": "negative",
-                           "summary": "Wants money back."})
+        return json.dumps(
+            {
+                "category": "refunds",
+                "urgency": "high",
+                "sentiment": "negative",
+                "summary": "Wants money back.",
+            }
+        )
 
     defs = build_definitions(SPEC_DIR, str(demo_db))
     instance = dg.DagsterInstance.ephemeral()
@@ -76,8 +82,10 @@ def test_failed_check_gives_one_alert(
     context = dg.build_sensor_context(instance=instance, resources=resources)
     sensor(context)
     with store.connect(demo_db) as con:
-        alerts = con.execute("SELECT check_name, severity, run_id, delivered, message "
-                             "FROM governance.alert ORDER BY check_name").fetchall()
+        alerts = con.execute(
+            "SELECT check_name, severity, run_id, delivered, message "
+            "FROM governance.alert ORDER BY check_name"
+        ).fetchall()
     assert [a[0] for a in alerts] == failed
     assert all(a[1] == "ERROR" and a[2] == result.run_id and a[3] for a in alerts)
     assert "BREACHED" in alerts[0][4]

@@ -10,8 +10,16 @@ import dagster as dg
 from assets.definitions import build_definitions
 from tests.conftest import SPEC_DIR
 
-STAGES = {"validated_input", "input_quarantine", "model_input", "llm_call", "enriched",
-          "output_quarantine", "row_ledger", "sla_result"}
+STAGES = {
+    "validated_input",
+    "input_quarantine",
+    "model_input",
+    "llm_call",
+    "enriched",
+    "output_quarantine",
+    "row_ledger",
+    "sla_result",
+}
 
 
 def test_workspace_definitions_load() -> None:
@@ -36,8 +44,10 @@ def test_a_new_spec_file_adds_a_job_without_code(tmp_path: Path) -> None:
     text = (SPEC_DIR / "support_triage.yaml").read_text()
     (tmp_path / "support_triage.yaml").write_text(text)
     (tmp_path / "vip_triage.yaml").write_text(
-        text.replace("job: support_triage", "job: vip_triage").replace('cron: "0 6 * * *"',
-                                                                      'cron: "*/15 * * * *"'))
+        text.replace("job: support_triage", "job: vip_triage").replace(
+            'cron: "0 6 * * *"', 'cron: "*/15 * * * *"'
+        )
+    )
     defs = build_definitions(tmp_path, str(tmp_path / "db.duckdb"))
     assert defs.resolve_job_def("vip_triage_job") is not None
     assert defs.resolve_schedule_def("vip_triage_schedule").cron_schedule == "*/15 * * * *"

@@ -42,19 +42,37 @@ def test_job_end_to_end(demo_db: Path, endpoint_env: FakeOpenAI) -> None:
         # every input row has exactly one ledger row
         assert one(con, "SELECT count(*) FROM raw.support_tickets") == 40
         assert one(con, f"SELECT count(*) FROM {JOB}.row_ledger WHERE run_id = ?", run_id) == 40
-        assert one(con, f"SELECT count(DISTINCT ticket_id) FROM {JOB}.row_ledger "
-                        "WHERE run_id = ?", run_id) == 40
-        assert one(con, f"SELECT count(*) FROM {JOB}.row_ledger WHERE disposition = "
-                        "'unprocessed'") == 0
+        assert (
+            one(
+                con,
+                f"SELECT count(DISTINCT ticket_id) FROM {JOB}.row_ledger WHERE run_id = ?",
+                run_id,
+            )
+            == 40
+        )
+        assert (
+            one(con, f"SELECT count(*) FROM {JOB}.row_ledger WHERE disposition = 'unprocessed'")
+            == 0
+        )
         # every quarantined row has a reason, naming the rule
         reasons = con.execute(
             f"SELECT disposition, reason FROM {JOB}.row_ledger WHERE run_id = ? "
-            "AND disposition <> 'enriched'", [run_id]).fetchall()
+            "AND disposition <> 'enriched'",
+            [run_id],
+        ).fetchall()
         assert len(reasons) >= 4  # the demo's null, oversize, bad-date and bad-channel rows
-        assert all(reason and reason.startswith("input.") for _, reason in reasons
-                   if _ == "input_quarantined")
-        assert one(con, f"SELECT count(*) FROM {JOB}.input_quarantine WHERE reason IS NULL "
-                        "OR reason = ''") == 0
+        assert all(
+            reason and reason.startswith("input.")
+            for _, reason in reasons
+            if _ == "input_quarantined"
+        )
+        assert (
+            one(
+                con,
+                f"SELECT count(*) FROM {JOB}.input_quarantine WHERE reason IS NULL OR reason = ''",
+            )
+            == 0
+        )
         # no detectable PII reaches the model: neither in model_input nor in what was sent
         for (data,) in con.execute(f"SELECT data FROM {JOB}.model_input").fetchall():
             assert not any(find_pii(v) for v in json.loads(data).values() if isinstance(v, str))
@@ -65,8 +83,14 @@ def test_job_end_to_end(demo_db: Path, endpoint_env: FakeOpenAI) -> None:
         # the demo's customer names were found in the bodies and redacted
         assert one(con, f"SELECT count(*) FROM {JOB}.model_input WHERE data LIKE '%<NAME_1>%'") > 0
         # lineage: every enriched row points at its run, spec and cached response
-        assert one(con, f"SELECT count(*) FROM {JOB}.enriched e LEFT JOIN governance.llm_cache c "
-                        "USING (request_hash) WHERE c.request_hash IS NULL") == 0
+        assert (
+            one(
+                con,
+                f"SELECT count(*) FROM {JOB}.enriched e LEFT JOIN governance.llm_cache c "
+                "USING (request_hash) WHERE c.request_hash IS NULL",
+            )
+            == 0
+        )
         spec_hashes = con.execute(f"SELECT DISTINCT spec_hash FROM {JOB}.row_ledger").fetchall()
         assert len(spec_hashes) == 1
         assert one(con, "SELECT count(*) FROM governance.spec_version") == 1
@@ -79,32 +103,52 @@ def test_job_end_to_end(demo_db: Path, endpoint_env: FakeOpenAI) -> None:
     assert rerun.success
     assert endpoint_env.calls == calls_first
     with store.connect(demo_db) as con:
-        assert one(con, f"SELECT count(*) FROM {JOB}.llm_call WHERE run_id = ? "
-                        "AND status <> 'cached'", rerun.run_id) == 0
-        assert one(con, f"SELECT count(*) FROM {JOB}.row_ledger WHERE run_id = ?",
-                   rerun.run_id) == 40
+        assert (
+            one(
+                con,
+                f"SELECT count(*) FROM {JOB}.llm_call WHERE run_id = ? AND status <> 'cached'",
+                rerun.run_id,
+            )
+            == 0
+        )
+        assert (
+            one(con, f"SELECT count(*) FROM {JOB}.row_ledger WHERE run_id = ?", rerun.run_id) == 40
+        )
         assert one(con, f"SELECT count(*) FROM {JOB}.enriched") == one(
-            con, f"SELECT count(*) FROM {JOB}.row_ledger WHERE run_id = ? AND "
-                 "disposition = 'enriched'", rerun.run_id)
+            con,
+            f"SELECT count(*) FROM {JOB}.row_ledger WHERE run_id = ? AND disposition = 'enriched'",
+            rerun.run_id,
+        )
 
 
-def test_contract_catches_bad_outputs(
-    demo_db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_contract_catches_bad_outputs(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A model that answers with a wrong enum for some rows and leaks an email for others."""
 
     def sloppy(body: dict) -> str:
         content = body["messages"][-1]["content"]
         if "refund" in content.lower():
-            return json.dumps({"category": "refunds", "urgency": "high",
-                               "sentiment": "negative", "summary": "Wants money back."})
+            return json.dumps(
+                {
+                    "category": "refunds",
+                    "urgency": "high",
+                    "sentiment": "negative",
+                    "summary": "Wants money back.",
+                }
+            )
         if "ship" in content.lower():
-            return json.dumps({"category": "shipping", "urgency": "low", "sentiment": "neutral",
-                               "summary": "Write to jane.doe@example.com about it."})
+            return json.dumps(
+                {
+                    "category": "shipping",
+                    "urgency": "low",
+                    "sentiment": "neutral",
+                    "summary": "Write to jane.doe@example.com about it.",
+                }
+            )
         if "cancel" in content.lower():
             return "Sure! Here is the triage you asked for."
-        return json.dumps({"category": "other", "urgency": "low", "sentiment": "neutral",
-                           "summary": "A request."})
+        return json.dumps(
+            {"category": "other", "urgency": "low", "sentiment": "neutral", "summary": "A request."}
+        )
 
     with FakeOpenAI(sloppy) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
@@ -112,10 +156,15 @@ def test_contract_catches_bad_outputs(
         result = materialise(demo_db)
     assert result.success  # breaches are checks, not crashes
     with store.connect(demo_db) as con:
-        rows = dict(con.execute(
-            f"SELECT rules, count(*) FROM {JOB}.output_quarantine GROUP BY 1").fetchall())
-        leaked = con.execute(f"SELECT output_redacted FROM {JOB}.output_quarantine "
-                             "WHERE rules LIKE '%no-pii-in-output%'").fetchall()
+        rows = dict(
+            con.execute(
+                f"SELECT rules, count(*) FROM {JOB}.output_quarantine GROUP BY 1"
+            ).fetchall()
+        )
+        leaked = con.execute(
+            f"SELECT output_redacted FROM {JOB}.output_quarantine "
+            "WHERE rules LIKE '%no-pii-in-output%'"
+        ).fetchall()
     assert any("output.category.enum" in r for r in rows)
     assert any("no-pii-in-output" in r for r in rows)
     assert any(r == "output.schema" for r in rows)
@@ -131,10 +180,12 @@ def test_endpoint_down_ends_in_call_failed_not_a_crash(
     result = materialise(demo_db)
     assert result.success
     with store.connect(demo_db) as con:
-        dispositions = dict(con.execute(
-            f"SELECT disposition, count(*) FROM {JOB}.row_ledger GROUP BY 1").fetchall())
-        reason = one(con, f"SELECT any_value(reason) FROM {JOB}.row_ledger "
-                          "WHERE disposition = 'call_failed'")
+        dispositions = dict(
+            con.execute(f"SELECT disposition, count(*) FROM {JOB}.row_ledger GROUP BY 1").fetchall()
+        )
+        reason = one(
+            con, f"SELECT any_value(reason) FROM {JOB}.row_ledger WHERE disposition = 'call_failed'"
+        )
     assert sum(dispositions.values()) == 40
     assert dispositions["call_failed"] == 40 - dispositions["input_quarantined"]
     assert "InternalServerError" in reason or "CircuitOpen" in reason
@@ -169,8 +220,9 @@ def test_endpoint_dies_mid_run_and_the_ledger_stays_complete(
         result = materialise(demo_db)
     assert result.success
     with store.connect(demo_db) as con:
-        dispositions = dict(con.execute(
-            f"SELECT disposition, count(*) FROM {JOB}.row_ledger GROUP BY 1").fetchall())
+        dispositions = dict(
+            con.execute(f"SELECT disposition, count(*) FROM {JOB}.row_ledger GROUP BY 1").fetchall()
+        )
         cached = one(con, "SELECT count(*) FROM governance.llm_cache")
     assert sum(dispositions.values()) == 40
     assert dispositions["enriched"] == cached == 5  # what was paid for is kept

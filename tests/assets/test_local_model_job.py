@@ -51,19 +51,25 @@ def test_demo_job_on_the_embedded_model(
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
     assert result.success
     with store.connect(env) as con:
-        ledger = con.execute(f"SELECT ticket_id, disposition, reason FROM {JOB}.row_ledger "
-                             "WHERE run_id = ?", [result.run_id]).fetchall()
-        calls = con.execute(f"SELECT status, model, tokens_in, tokens_out FROM {JOB}.llm_call "
-                            "WHERE run_id = ?", [result.run_id]).fetchall()
-        endpoint = con.execute("SELECT endpoint FROM governance.run WHERE run_id = ?",
-                               [result.run_id]).fetchone()[0]
+        ledger = con.execute(
+            f"SELECT ticket_id, disposition, reason FROM {JOB}.row_ledger WHERE run_id = ?",
+            [result.run_id],
+        ).fetchall()
+        calls = con.execute(
+            f"SELECT status, model, tokens_in, tokens_out FROM {JOB}.llm_call WHERE run_id = ?",
+            [result.run_id],
+        ).fetchall()
+        endpoint = con.execute(
+            "SELECT endpoint FROM governance.run WHERE run_id = ?", [result.run_id]
+        ).fetchone()[0]
     assert sorted(k for k, _, _ in ledger) == [1, 2, 3, 4, 5]
     assert {d for _, d, _ in ledger} <= {"enriched", "output_quarantined", "input_quarantined"}
     assert all(reason for _, d, reason in ledger if d != "enriched")
     assert "embedded local model" in endpoint
     made = [c for c in calls if c[0] == "ok"]
-    assert made and all(model == LOCAL_MODEL_NAME and tin > 0 and tout > 0
-                        for _, model, tin, tout in made)
+    assert made and all(
+        model == LOCAL_MODEL_NAME and tin > 0 and tout > 0 for _, model, tin, tout in made
+    )
     # each paid call was one HTTP request to the server, as its access log shows
     assert chat_posts(local_server) - before == len(made)
 
