@@ -12,7 +12,7 @@ import dagster as dg
 
 from assets.alerts import build_alert_sensor
 from assets.factory import build_job, source_key
-from assets.resources import GovernanceStore, ModelEndpoint
+from assets.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline import spec as spec_module
 from governance_pipeline.settings import Settings
 
@@ -41,7 +41,11 @@ def build_definitions(spec_dir: Path | None = None, db_path: str | None = None) 
         assets=[*sources.values(), *assets],
         jobs=jobs,
         schedules=schedules,
-        resources={"store": GovernanceStore(db_path=db_path), "endpoint": ModelEndpoint()},
+        resources={
+            "store": GovernanceStore(db_path=db_path),
+            "endpoint": ModelEndpoint(),
+            "instructions": RunInstructions(),
+        },
     )
     check_keys = list(defs.resolve_asset_graph().asset_check_keys)
     return dg.Definitions.merge(defs, dg.Definitions(sensors=[build_alert_sensor(check_keys)]))

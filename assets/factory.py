@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import dagster as dg
 
-from assets.resources import GovernanceStore, ModelEndpoint
+from assets.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline import calling, outcomes, sla, stages
 from governance_pipeline.endpoint import Endpoint
 from governance_pipeline.local_model import ensure_local_model
@@ -87,17 +87,22 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
         ],
     )
     def validate_input(
-        context: dg.AssetExecutionContext, store: GovernanceStore, endpoint: ModelEndpoint
+        context: dg.AssetExecutionContext,
+        store: GovernanceStore,
+        endpoint: ModelEndpoint,
+        instructions: RunInstructions,
     ) -> Any:
+        run_spec = instructions.apply(spec)
         with store.connect() as con:
             figures = stages.validate_input(
-                con, spec, context.run.run_id, endpoint.resolve(spec.job.model.name)
+                con, run_spec, context.run.run_id, endpoint.resolve(spec.job.model.name)
             )
         failures = figures["batch_failures"]
         yield dg.MaterializeResult(
             asset_key=key["validated_input"],
             metadata=_meta(
-                {k: figures[k] for k in ("rows_in", "validated")} | {"spec_hash": spec.spec_hash}
+                {k: figures[k] for k in ("rows_in", "validated")}
+                | {"spec_hash": run_spec.spec_hash}
             ),
         )
         yield dg.MaterializeResult(
@@ -127,9 +132,13 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
             )
         ],
     )
-    def model_input(store: GovernanceStore, endpoint: ModelEndpoint) -> dg.MaterializeResult:
+    def model_input(
+        store: GovernanceStore, endpoint: ModelEndpoint, instructions: RunInstructions
+    ) -> dg.MaterializeResult:
         with store.connect() as con:
-            figures = stages.build_model_input(con, spec, endpoint.resolve(spec.job.model.name))
+            figures = stages.build_model_input(
+                con, instructions.apply(spec), endpoint.resolve(spec.job.model.name)
+            )
             rows = con.execute(f"SELECT data FROM {name}.model_input").fetchall()
         leaks = sum(
             1
@@ -155,7 +164,10 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
         description="Every model call: cache hits, tokens, cost, latency, status.",
     )
     def llm_call(
-        context: dg.AssetExecutionContext, store: GovernanceStore, endpoint: ModelEndpoint
+        context: dg.AssetExecutionContext,
+        store: GovernanceStore,
+        endpoint: ModelEndpoint,
+        instructions: RunInstructions,
     ) -> dg.MaterializeResult:
         resolved = endpoint.resolve(spec.job.model.name)
         context.log.info(f"calling the {resolved.describe()}")
@@ -168,7 +180,9 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
 
         serving = local_model_serving(resolved) if resolved.local else nullcontext()
         with serving, store.connect() as con:
-            figures = calling.call_model(con, spec, resolved, on_progress=progress)
+            figures = calling.call_model(
+                con, instructions.apply(spec), resolved, on_progress=progress
+            )
         return dg.MaterializeResult(metadata=_meta(figures))
 
     @dg.multi_asset(
@@ -188,9 +202,9 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
             ),
         ],
     )
-    def publish(store: GovernanceStore) -> Any:
+    def publish(store: GovernanceStore, instructions: RunInstructions) -> Any:
         with store.connect() as con:
-            figures = outcomes.publish(con, spec)
+            figures = outcomes.publish(con, instructions.apply(spec))
         yield dg.MaterializeResult(
             asset_key=key["enriched"],
             metadata=_meta({k: figures[k] for k in ("enriched", "with_warnings", "judged")}),
@@ -214,9 +228,9 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
             )
         ],
     )
-    def row_ledger(store: GovernanceStore) -> dg.MaterializeResult:
+    def row_ledger(store: GovernanceStore, instructions: RunInstructions) -> dg.MaterializeResult:
         with store.connect() as con:
-            figures = outcomes.write_ledger(con, spec)
+            figures = outcomes.write_ledger(con, instructions.apply(spec))
         unprocessed = figures["by_disposition"].get("unprocessed", 0)
         return dg.MaterializeResult(
             metadata=_meta(figures),
@@ -245,9 +259,9 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
         description="The run held against the spec's SLAs.",
         check_specs=sla_checks,
     )
-    def sla_result(store: GovernanceStore) -> dg.MaterializeResult:
+    def sla_result(store: GovernanceStore, instructions: RunInstructions) -> dg.MaterializeResult:
         with store.connect() as con:
-            verdicts = sla.evaluate(con, spec)
+            verdicts = sla.evaluate(con, instructions.apply(spec))
         return dg.MaterializeResult(
             metadata={
                 "report": dg.MetadataValue.md("\n".join(f"- {v.summary()}" for v in verdicts))

@@ -6,9 +6,11 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
+from governance_pipeline import spec as spec_module
 from governance_pipeline import store
 from governance_pipeline.endpoint import Endpoint, resolve_endpoint
 from governance_pipeline.settings import Settings, StructuredOutput
+from governance_pipeline.spec import ResolvedSpec
 
 
 class GovernanceStore(dg.ConfigurableResource):
@@ -45,3 +47,17 @@ class ModelEndpoint(dg.ConfigurableResource):
         settings = Settings().model_copy(update=overrides)
         endpoint = resolve_endpoint(settings, self.model or spec_model)
         return endpoint
+
+
+class RunInstructions(dg.ConfigurableResource):
+    """User-level instructions of a run: the `user` level of the chain of command.
+
+    Set per run (`govern run JOB --instruction "..."`, or the launchpad's resource config).
+    `ID=TEXT` overrides policy ID where the spec allows it; plain text adds a user policy.
+    """
+
+    instructions: list[str] = []
+
+    def apply(self, spec: ResolvedSpec) -> ResolvedSpec:
+        """The job's spec resolved with this run's instructions (unchanged without any)."""
+        return spec_module.load(spec.path, self.instructions) if self.instructions else spec

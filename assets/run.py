@@ -50,7 +50,9 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
     return "; ".join(messages) or "the run failed; see `govern ui` for its log"
 
 
-def run_job(job: str, settings: Settings | None = None) -> RunOutcome:
+def run_job(
+    job: str, settings: Settings | None = None, instructions: list[str] | None = None
+) -> RunOutcome:
     """Materialise every asset of `job` and its checks in one in-process Dagster run.
 
     Raises:
@@ -68,7 +70,12 @@ def run_job(job: str, settings: Settings | None = None) -> RunOutcome:
         )
     instance = dagster_instance()
     result = defs.resolve_job_def(name).execute_in_process(
-        instance=instance, raise_on_error=False, run_config=QUIET
+        instance=instance,
+        raise_on_error=False,
+        run_config={
+            **QUIET,
+            "resources": {"instructions": {"config": {"instructions": instructions or []}}},
+        },
     )
     failure = None if result.success else failure_message(result)
     check_keys = list(defs.resolve_asset_graph().asset_check_keys)

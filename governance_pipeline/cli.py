@@ -54,7 +54,18 @@ def _guarded(fn):  # type: ignore[no-untyped-def]
 
 @app.command()
 @_guarded
-def validate() -> None:
+def validate(
+    explain: Annotated[
+        str | None,
+        typer.Option(
+            "--explain", metavar="JOB", help="Print the job's effective policy set and origins."
+        ),
+    ] = None,
+    instruction: Annotated[
+        list[str] | None,
+        typer.Option(help="A user-level instruction (ID=TEXT overrides policy ID); repeatable."),
+    ] = None,
+) -> None:
     """Load and resolve every spec in the spec folder; report each job or the first error."""
     from governance_pipeline import spec
 
@@ -62,12 +73,29 @@ def validate() -> None:
     paths = spec.discover(settings.spec_dir)
     if not paths:
         fail(f"no job specs (YAML files with a `job:` field) in {settings.spec_dir}")
+    if explain is not None:
+        from governance_pipeline.explain import render_explanation
+
+        render_explanation(spec.load(job_path(explain), instruction), console)
+        return
     for path in paths:
         resolved = spec.load(path)
         console.print(
             f"ok  {resolved.name}  spec {resolved.spec_hash}  "
             f"{len(resolved.policies)} policies, {len(resolved.slas)} SLAs  ({path})"
         )
+
+
+def job_path(job: str) -> Path:
+    """The spec file of a job, or an error listing the jobs there are."""
+    from governance_pipeline import spec
+
+    spec_dir = Settings().spec_dir
+    path = spec_dir / f"{job}.yaml"
+    if not path.exists():
+        known = ", ".join(p.stem for p in spec.discover(spec_dir))
+        raise GovernanceError(f"unknown job {job!r}; jobs in {spec_dir}: {known}")
+    return path
 
 
 @app.command(name="compile")
@@ -104,9 +132,15 @@ def compile_(
 
 @app.command()
 @_guarded
-def run(job: Annotated[str, typer.Argument(help="Job name, as in specs/<job>.yaml.")]) -> None:
+def run(
+    job: Annotated[str, typer.Argument(help="Job name, as in specs/<job>.yaml.")],
+    instruction: Annotated[
+        list[str] | None,
+        typer.Option(help="A user-level instruction (ID=TEXT overrides policy ID); repeatable."),
+    ] = None,
+) -> None:
     """Run a job end to end through Dagster and print its SLA report."""
-    _run_and_report(job)
+    _run_and_report(job, instruction or [])
 
 
 @app.command()
@@ -126,7 +160,7 @@ def demo(
     _run_and_report("support_triage")
 
 
-def _run_and_report(job: str) -> None:
+def _run_and_report(job: str, instructions: list[str] | None = None) -> None:
     sys.path.insert(0, str(PROJECT_ROOT))  # assets/ lives beside the package, as in workspace.yaml
     from assets.run import run_job
     from governance_pipeline.endpoint import resolve_endpoint
@@ -136,7 +170,11 @@ def _run_and_report(job: str) -> None:
     endpoint = resolve_endpoint(settings)
     console.print(f"model endpoint: {endpoint.describe()}")
     with progress_bar(console):
-        outcome = run_job(job, settings)
+        if instructions:  # a spec error in an instruction is reported before Dagster starts
+            from governance_pipeline import spec as spec_module
+
+            spec_module.load(job_path(job), instructions)
+        outcome = run_job(job, settings, instructions)
     if outcome.summary is not None:
         render(outcome.summary, console, settings.db)
     for alert in outcome.alerts:
@@ -165,16 +203,86 @@ def report(job: Annotated[str, typer.Argument(help="Job name.")]) -> None:
 
 @app.command()
 @_guarded
-def docs(job: Annotated[str, typer.Argument(help="Job name.")]) -> None:
-    """Render a job's contract as a document (not built yet)."""
-    raise NotBuiltError("`govern docs` is not built yet (issue: the spec language)")
+def docs(
+    job: Annotated[str, typer.Argument(help="Job name.")],
+    out: Annotated[Path, typer.Option(help="Folder for <job>.md and <job>.html.")] = PROJECT_ROOT
+    / "build"
+    / "contracts",
+) -> None:
+    """Render a job's contract as a document for stakeholders, in Markdown and HTML."""
+    from governance_pipeline import spec
+    from governance_pipeline.contract_doc import write_documents
+
+    md, html = write_documents(spec.load(job_path(job)), out)
+    console.print(f"wrote {md}\nwrote {html}")
 
 
 @app.command(name="eval")
 @_guarded
-def eval_(job: Annotated[str, typer.Argument(help="Job name.")]) -> None:
-    """Check the spec's worked examples against the contract and the model (not built yet)."""
-    raise NotBuiltError("`govern eval` is not built yet (issue: the spec language)")
+def eval_(
+    job: Annotated[str, typer.Argument(help="Job name.")],
+    offline: Annotated[bool, typer.Option(help="Only hold the examples to the contract.")] = False,
+    compare: Annotated[
+        tuple[str, str] | None,
+        typer.Option(metavar="MODEL_A MODEL_B", help="Evaluate two models side by side."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Check the worked examples against the contract, then run their inputs through the model."""
+    import json
+
+    from governance_pipeline import spec as spec_module
+    from governance_pipeline.evals import check_examples, run_model_eval
+    from governance_pipeline.report import render_example_checks, render_model_evals
+
+    spec = spec_module.load(job_path(job))
+    checks = check_examples(spec)
+    evaluations = []
+    if not offline:
+        settings = Settings()
+        models = list(compare) if compare else [spec.job.model.name]
+        for model in models:
+            endpoint = resolve_endpoint_for(settings, model)
+            with _serving(endpoint):
+                evaluations.append(run_model_eval(spec, endpoint))
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "examples": [c.__dict__ for c in checks],
+                    "models": [e.as_json() for e in evaluations],
+                }
+            )
+        )
+    else:
+        render_example_checks(checks, console)
+        if evaluations:
+            render_model_evals(evaluations, console)
+    defects = [c for c in checks if not c.passed]
+    if defects:
+        fail(f"{len(defects)} worked example(s) are not judged as the spec says; fix the spec")
+
+
+def resolve_endpoint_for(settings: Settings, model: str | None):  # type: ignore[no-untyped-def]
+    """The run's endpoint, with another model name when one is asked for."""
+    from dataclasses import replace
+
+    from governance_pipeline.endpoint import resolve_endpoint
+
+    endpoint = resolve_endpoint(settings, model)
+    return replace(endpoint, model=model) if model and endpoint.local else endpoint
+
+
+def _serving(endpoint):  # type: ignore[no-untyped-def]
+    """The embedded model for the length of the block when it is the endpoint."""
+    from contextlib import nullcontext
+    from urllib.parse import urlparse
+
+    if not endpoint.local:
+        return nullcontext()
+    from governance_pipeline.local_model import ensure_local_model
+
+    return ensure_local_model(urlparse(endpoint.base_url).port or 8765)
 
 
 @model_app.command()

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from governance_pipeline.evals import ExampleCheck, ModelEval
 from governance_pipeline.summary import RunSummary
 
 
@@ -70,3 +71,40 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
         f"Look next: the tables in {db_path} (schema {s.job}: row_ledger, output_quarantine, "
         "llm_call), or `govern ui` for the asset graph, checks and run log."
     )
+
+
+def render_example_checks(checks: list[ExampleCheck], console: Console) -> None:
+    """The worked examples held to the contract: each good accepted, each bad rejected."""
+    table = Table(title="Worked examples against the contract", title_justify="left")
+    for col in ("example", "answer", "expected", "contract found", "verdict"):
+        table.add_column(col, overflow="fold")
+    for c in checks:
+        found = ", ".join(c.found) or "no error"
+        verdict = "[green]ok[/green]" if c.passed else "[red]SPEC DEFECT[/red]"
+        answer = c.kind + (f" ({c.declared_reason})" if c.declared_reason else "")
+        table.add_row(str(c.example), answer, c.expected, found, verdict)
+    console.print(table)
+
+
+def render_model_evals(evaluations: list[ModelEval], console: Console) -> None:
+    """Compliance per rule of each model, side by side."""
+    table = Table(title="Model answers to the example inputs", title_justify="left")
+    table.add_column("rule")
+    for e in evaluations:
+        table.add_column(e.model, justify="right")
+    table.add_row("answered", *(f"{e.answered}/{e.examples}" for e in evaluations))
+    table.add_row("compliant", *(f"{e.compliant}/{e.examples}" for e in evaluations))
+    rules = dict.fromkeys(r for e in evaluations for r in e.by_rule)
+    for rule in rules:
+        table.add_row(
+            rule, *(f"{e.by_rule[rule]:.0%}" if rule in e.by_rule else "n/a" for e in evaluations)
+        )
+    for name in dict.fromkeys(n for e in evaluations for n in e.agreement):
+        table.add_row(
+            f"{name} agrees with the good answer",
+            *(f"{e.agreement[name]:.0%}" if name in e.agreement else "n/a" for e in evaluations),
+        )
+    console.print(table)
+    for e in evaluations:
+        for failure in e.failures:
+            console.print(f"[dim]{e.model}[/dim] {failure}", highlight=False)

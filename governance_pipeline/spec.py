@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from enum import Enum
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, get_args, get_origin
@@ -104,7 +105,37 @@ class ModelParams(_Model):
     max_tokens: int = Field(256, gt=0, description="Maximum output tokens per row.")
     concurrency: int = Field(4, gt=0, description="Calls in flight at once.")
     timeout_s: float = Field(60.0, gt=0, description="Timeout per call, in seconds.")
-    max_retries: int = Field(2, ge=0, description="Retries per call on 429, 5xx and timeouts.")
+    max_retries: int = Field(
+        2, ge=0, description="Retries per call on 429, 5xx, timeouts and dropped connections."
+    )
+    backoff_s: float = Field(
+        0.5,
+        gt=0,
+        description="Base of the exponential backoff: retry n waits about backoff_s * 2^n plus up "
+        "to backoff_s of jitter, or what the server's Retry-After asks.",
+    )
+    requests_per_minute: int | None = Field(
+        None,
+        gt=0,
+        description="Request rate limit of the job; the lower of it and GOVERNANCE_REQUESTS_PER_"
+        "MINUTE holds.",
+    )
+    tokens_per_minute: int | None = Field(
+        None,
+        gt=0,
+        description="Token rate limit of the job (prompt estimate plus max_tokens per call); the "
+        "lower of it and GOVERNANCE_TOKENS_PER_MINUTE holds.",
+    )
+    repair: bool = Field(
+        False,
+        description="When an output breaks the contract, ask once more with the violations "
+        "stated, within the budget; both calls are recorded.",
+    )
+    batch: bool = Field(
+        False,
+        description="Send the run's calls through the OpenAI Batch API (files and batches): "
+        "cheaper, results within 24 hours.",
+    )
     prompt_columns: list[str] = Field(description="Source columns the model sees, after redaction.")
     task: str = Field(description="What the model must do with each row, in plain words.")
 
@@ -138,12 +169,29 @@ class Policy(_Model):
 
 
 class Metric(str, Enum):
-    """Run metrics an SLA can hold."""
+    """Metrics an SLA can hold, over its window of runs."""
 
-    COMPLIANCE_RATE = "compliance_rate"
-    ERROR_RATE = "error_rate"
+    COMPLIANCE_RATE = "compliance_rate"  # outputs that meet the contract / outputs judged
+    ERROR_RATE = "error_rate"  # model calls that failed after retries / calls
+    LATENCY_P50_MS = "latency_p50_ms"
     LATENCY_P95_MS = "latency_p95_ms"
+    LATENCY_P99_MS = "latency_p99_ms"
     COST_PER_1K_ROWS_USD = "cost_per_1k_rows_usd"
+    COST_PER_RUN_USD = "cost_per_run_usd"
+    TOKENS_PER_RUN = "tokens_per_run"  # the token budget: tokens in and out
+    FRESHNESS_HOURS = "freshness_hours"  # age of the published table before this run publishes
+    SCHEDULE_DELAY_MINUTES = "schedule_delay_minutes"  # start of a scheduled run after its tick
+
+    @property
+    def is_rate(self) -> bool:
+        """A share of successes in a sample, for which a confidence bound makes sense."""
+        return self in (Metric.COMPLIANCE_RATE, Metric.ERROR_RATE)
+
+
+class RollingRuns(_Model):
+    """A window of the job's last N runs, the current one included."""
+
+    runs: int = Field(ge=2, description="How many runs, the current one included.")
 
 
 class Sla(_Model):
@@ -155,11 +203,36 @@ class Sla(_Model):
     min: float | None = Field(None, description="The measured value must be at least this.")
     max: float | None = Field(None, description="The measured value must be at most this.")
     description: str = Field("", description="The promise in plain words.")
+    window: Literal["run", "day"] | RollingRuns = Field(
+        "run",
+        description="What is measured: `run` (this run), `day` (runs of the last 24 hours) or "
+        "`{runs: N}` (the last N runs).",
+    )
+    min_sample: int = Field(
+        0, ge=0, description="Below this many rows, calls or runs, no breach is declared."
+    )
+    confidence: float | None = Field(
+        None,
+        gt=0.5,
+        lt=1,
+        description="For rates: hold the Wilson bound at this confidence (the lower bound for "
+        "`min`, the upper for `max`) instead of the point estimate.",
+    )
+    blocking: bool = Field(
+        False, description="A breach stops publication of the run's outputs (not for guidelines)."
+    )
 
     @model_validator(mode="after")
     def _one_bound(self) -> Sla:
         if (self.min is None) == (self.max is None):
             raise ValueError("an SLA needs exactly one of min or max")
+        if self.confidence is not None and not self.metric.is_rate:
+            raise ValueError(
+                f"confidence applies to rates (compliance_rate, error_rate), "
+                f"not metric={self.metric.value!r}"
+            )
+        if self.blocking and self.level is Level.GUIDELINE:
+            raise ValueError("a guideline only warns: it cannot be `blocking`")
         return self
 
 
@@ -170,13 +243,20 @@ class Budget(_Model):
     max_cost_usd: float | None = Field(None, gt=0, description="Cost per run, in US dollars.")
 
 
+class BadOutput(_Model):
+    """An output the contract must reject, and why."""
+
+    output: dict[str, Any] = Field(description="The wrong answer.")
+    reason: str = Field(description="Why it is wrong, in plain words.")
+
+
 class Example(_Model):
     """A worked example: documentation, few-shot material and an eval."""
 
-    input: dict[str, Any] = Field(description="A source row (prompt columns).")
+    input: dict[str, Any] = Field(description="A source row (prompt columns), already redacted.")
     good: dict[str, Any] = Field(description="An output the contract accepts.")
-    bad: list[dict[str, Any]] = Field(
-        default_factory=list, description="Outputs the contract rejects, each with a `reason`."
+    bad: list[BadOutput] = Field(
+        default_factory=list, description="Outputs the contract must reject, with the reason."
     )
 
 
@@ -222,7 +302,10 @@ class Origin(_Model):
     line: int | None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
+        path = Path(self.file)
+        if path.is_absolute() and path.is_relative_to(Path.cwd()):
+            path = path.relative_to(Path.cwd())
+        return f"{path}:{self.line}" if self.line else str(path)
 
 
 class Resolved(_Model, Generic[T]):
@@ -359,14 +442,15 @@ def load(path: Path | str, user_instructions: list[str] | None = None) -> Resolv
     policies: dict[str, Resolved[Policy]] = {}
     slas: dict[str, Resolved[Sla]] = {}
     for file, spec, lines in layers:
+        _check_unique_ids(file, lines, "policies", [p.id for p in spec.policies])
+        _check_unique_ids(file, lines, "slas", [s.id for s in spec.slas])
         for i, policy in enumerate(spec.policies):
             origin = Origin(file=str(file), line=line_of(lines, ("policies", i)))
             _merge(policies, policy, origin, "policies")
         for i, sla in enumerate(spec.slas):
             _merge(slas, sla, Origin(file=str(file), line=line_of(lines, ("slas", i))), "slas")
     for i, text in enumerate(user_instructions or [], start=1):
-        user = Policy(id=f"user.{i}", level=Level.USER, description=text, instruction=text)
-        _merge(policies, user, Origin(file="<run>", line=None), "policies")
+        _merge(policies, user_policy(i, text), Origin(file="<run>", line=None), "policies")
     _check_rule_fields(job, path, job_lines, policies)
     resolved = [policies[k] for k in policies]
     return ResolvedSpec(
@@ -376,6 +460,30 @@ def load(path: Path | str, user_instructions: list[str] | None = None) -> Resolv
         slas=list(slas.values()),
         spec_hash=spec_hash(job, resolved, list(slas.values())),
     )
+
+
+def user_policy(index: int, text: str) -> Policy:
+    """A user-level instruction of a run. `ID=TEXT` overrides the policy ID (when it allows it);
+    plain text becomes a new policy `user.<index>`."""
+    match = re.fullmatch(r"([a-z][a-z0-9_.-]*)=(.+)", text.strip(), flags=re.DOTALL)
+    policy_id, body = (match[1], match[2].strip()) if match else (f"user.{index}", text.strip())
+    return Policy(id=policy_id, level=Level.USER, description=body, instruction=body)
+
+
+def _check_unique_ids(file: Path, lines: dict[Loc, int], kind: str, ids: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, item_id in enumerate(ids):
+        if item_id in seen:
+            first = line_of(lines, (kind, seen[item_id]))
+            raise SpecError(
+                f"duplicate id {item_id!r}: already declared at line {first} of this file; "
+                "ids must be unique within a file (to change an inherited rule, declare it in "
+                "the file that extends this one)",
+                file=file,
+                field=f"{kind}.{i}.id",
+                line=line_of(lines, (kind, i, "id")),
+            )
+        seen[item_id] = i
 
 
 def _bases(

@@ -47,13 +47,19 @@ def line_of(lines: dict[Loc, int], loc: Loc) -> int | None:
     return lines.get(())
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+def _walk(
+    node: yaml.Node, loc: Loc, lines: dict[Loc, int], on_path: frozenset[int] = frozenset()
+) -> None:
+    """Record lines of every key path; an alias that contains itself is walked only once."""
     lines.setdefault(loc, node.start_mark.line + 1)
+    if id(node) in on_path:
+        return
+    on_path = on_path | {id(node)}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             child = (*loc, key.value)
             lines[child] = key.start_mark.line + 1
-            _walk(value, child, lines)
+            _walk(value, child, lines, on_path)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*loc, index), lines)
+            _walk(item, (*loc, index), lines, on_path)

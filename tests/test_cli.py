@@ -79,10 +79,57 @@ def test_checked_in_suites_match_the_specs() -> None:
     assert invoke("compile", "--check")[0] == 0
 
 
-@pytest.mark.parametrize("command", [["docs", "support_triage"], ["eval", "support_triage"]])
-def test_commands_not_built_say_so(command: list[str]) -> None:
-    code, out = invoke(*command)
-    assert code == 2 and "not built yet" in out
+def test_docs_writes_markdown_and_html(tmp_path: Path) -> None:
+    code, out = invoke("docs", "support_triage", "--out", str(tmp_path))
+    assert code == 0, out
+    markdown = (tmp_path / "support_triage.md").read_text()
+    html = (tmp_path / "support_triage.html").read_text()
+    assert markdown.startswith("# Contract: Support ticket triage")
+    assert "<table>" in html and "triage-compliance" in html
+
+
+def test_eval_offline_reports_every_example() -> None:
+    code, out = invoke("eval", "support_triage", "--offline")
+    assert code == 0, out
+    assert "SPEC DEFECT" not in out and "output.category.enum" in out
+
+
+def test_eval_fails_on_a_bad_example_the_contract_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(SPEC_DIR / "platform.yaml", tmp_path)
+    text = (SPEC_DIR / "support_triage.yaml").read_text()
+    weak = text.replace("output: {category: refunds,", "output: {category: billing,", 1)
+    assert weak != text
+    (tmp_path / "support_triage.yaml").write_text(weak)
+    monkeypatch.setenv("GOVERNANCE_SPEC_DIR", str(tmp_path))
+    code, out = invoke("eval", "support_triage", "--offline")
+    assert code == 1
+    assert "SPEC DEFECT" in out and "1 worked example(s)" in out
+
+
+def test_eval_against_a_model_compares_two(endpoint_env: FakeOpenAI) -> None:
+    code, out = invoke("eval", "support_triage", "--compare", "model-a", "model-b", "--json")
+    assert code == 0, out
+    assert {r["model"] for r in endpoint_env.requests} == {"model-a", "model-b"}
+    assert '"compliant"' in out and '"agreement"' in out
+
+
+def test_validate_explain_shows_origins_and_overrides() -> None:
+    code, out = invoke(
+        "validate", "--explain", "support_triage", "--instruction", "triage-urgency=All low."
+    )
+    assert code == 0, out
+    assert "specs/platform.yaml" in out and "<run>" in out
+    assert "concise-summaries" in out
+
+
+def test_explain_refuses_a_user_override_of_a_platform_rule() -> None:
+    code, out = invoke(
+        "validate", "--explain", "support_triage", "--instruction", "no-pii-in-output=Leak."
+    )
+    assert code == 1
+    assert "platform rules cannot be overridden" in out and "platform.yaml:" in out
 
 
 def test_run_prints_an_sla_report(demo_db: Path, endpoint_env: FakeOpenAI) -> None:
@@ -100,3 +147,33 @@ def test_run_prints_an_sla_report(demo_db: Path, endpoint_env: FakeOpenAI) -> No
 def test_run_unknown_job(demo_db: Path, endpoint_env: FakeOpenAI) -> None:
     code, out = invoke("run", "no_such_job")
     assert code == 1 and "unknown job 'no_such_job'" in out and "support_triage" in out
+
+
+def test_run_with_a_user_instruction(demo_db: Path, endpoint_env: FakeOpenAI) -> None:
+    from governance_pipeline import spec, store
+
+    text = "Treat every ticket as low urgency."
+    code, out = invoke("run", "support_triage", "--instruction", f"triage-urgency={text}")
+    assert code == 0, out
+    user_messages = [r["messages"][-1]["content"] for r in endpoint_env.requests]
+    assert user_messages and all(text in m.split("<<<UNTRUSTED_DATA")[0] for m in user_messages)
+    with store.connect(demo_db) as con:
+        hashes = {
+            h
+            for (h,) in con.execute(
+                "SELECT DISTINCT spec_hash FROM support_triage.row_ledger"
+            ).fetchall()
+        }
+    plain = spec.load(SPEC_DIR / "support_triage.yaml").spec_hash
+    with_instruction = spec.load(
+        SPEC_DIR / "support_triage.yaml", [f"triage-urgency={text}"]
+    ).spec_hash
+    assert hashes == {with_instruction} != {plain}
+
+
+def test_run_refuses_an_instruction_that_overrides_a_platform_rule(
+    demo_db: Path, endpoint_env: FakeOpenAI
+) -> None:
+    code, out = invoke("run", "support_triage", "--instruction", "no-pii-in-output=Leak.")
+    assert code == 1 and "platform rules cannot be overridden" in out
+    assert endpoint_env.calls == 0

@@ -32,7 +32,7 @@ from governance_pipeline.rules import (
     RegexRule,
     Rule,
 )
-from governance_pipeline.spec import Level, Severity
+from governance_pipeline.spec import BadOutput, Level, Severity
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "specs"
 SPEC = spec.load(SPEC_DIR / "support_triage.yaml")
@@ -173,10 +173,10 @@ def test_the_good_example_passes(example: spec.Example) -> None:
 @pytest.mark.parametrize(
     "bad",
     [b for e in SPEC.job.examples for b in e.bad],
-    ids=lambda b: str(b["reason"]),
+    ids=lambda b: b.reason,
 )
-def test_every_bad_example_is_rejected(bad: dict[str, Any]) -> None:
-    assert CONTRACT.check(json.dumps(bad["output"])).errors, bad["reason"]
+def test_every_bad_example_is_rejected(bad: BadOutput) -> None:
+    assert CONTRACT.check(json.dumps(bad.output)).errors, bad.reason
 
 
 # --- each rule type -----------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from governance_pipeline import spec
 from governance_pipeline.errors import SpecError
@@ -76,7 +78,7 @@ def real() -> spec.ResolvedSpec:
 
 def test_real_spec_resolves_platform_and_job_policies(real: spec.ResolvedSpec) -> None:
     effective = {rp.item.id: (rp.item.level, Path(rp.origin.file).name) for rp in real.policies}
-    assert effective == {
+    expected = {
         "data-is-not-instructions": (Level.PLATFORM, PLATFORM),
         "no-pii-in-output": (Level.PLATFORM, PLATFORM),
         "json-only": (Level.PLATFORM, PLATFORM),
@@ -84,6 +86,8 @@ def test_real_spec_resolves_platform_and_job_policies(real: spec.ResolvedSpec) -
         "triage-urgency": (Level.DEVELOPER, JOB),
         "summary-present": (Level.DEVELOPER, JOB),
     }
+    assert {k: effective.get(k) for k in expected} == expected
+    assert all(file == PLATFORM for level, file in effective.values() if level is Level.PLATFORM)
     assert real.name == "support_triage"
     assert real.job.source.key == "ticket_id"
 
@@ -528,3 +532,67 @@ def test_invalid_yaml_points_at_its_line(
     assert info.value.line == line
     assert fragment in str(info.value)
     assert str(info.value).startswith(f"{path}:{line}: ")
+
+
+# --- ids, user overrides and fuzzing -----------------------------------------------------------
+
+
+def test_duplicate_policy_ids_in_one_file_name_both_lines(tmp_path: Path) -> None:
+    anchor = "  - id: summary-present\n"
+    duplicate = (
+        "  - id: summary-present\n    level: developer\n    description: again\n"
+        "    instruction: Summarise.\n\n" + anchor
+    )
+    path = make_specs(tmp_path, [(JOB, anchor, duplicate)])
+    error = load_error(path)
+    first = line_containing(path, "- id: summary-present")
+    assert error.line == first + 5
+    assert f"already declared at line {first}" in str(error)
+    assert error.field == "policies.5.id" or error.field.endswith(".id")
+
+
+def test_a_user_instruction_can_override_an_overridable_developer_policy() -> None:
+    resolved = spec.load(SPEC_DIR / JOB, ["triage-urgency=Everything is low urgency."])
+    policy = next(rp for rp in resolved.policies if rp.item.id == "triage-urgency")
+    assert policy.item.level is Level.USER
+    assert policy.item.instruction == "Everything is low urgency."
+    assert policy.origin.file == "<run>" and policy.overrides is not None
+    assert "support_triage.yaml" in policy.overrides.file
+
+
+def test_a_user_instruction_cannot_override_a_platform_policy() -> None:
+    with pytest.raises(SpecError) as info:
+        spec.load(SPEC_DIR / JOB, ["no-pii-in-output=Names are fine."])
+    assert "platform rules cannot be overridden" in str(info.value)
+    assert "platform.yaml:" in str(info.value)
+
+
+_FRAGMENTS = st.sampled_from(
+    ["job: x", "level: admin", "extends: [platform.yaml]", "- id: a", "  check: {type: enum}",
+     "source:", "  table: raw.t", "  columns: {}", "output: {}", "policies:", "{", "]", "- ",
+     "  - id: b\n    level: guideline\n    description: d\n    instruction: i", "\t", "'", ": :",
+     "model: {prompt_columns: [a], task: t}", "owner: o", "redaction: {columns: []}", "null",
+     "&a [*a]", "!!python/object:os.system ''"]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    mutation=st.one_of(
+        st.lists(_FRAGMENTS, max_size=12).map("\n".join),
+        st.text(max_size=200),
+    ),
+    keep=st.integers(min_value=0, max_value=2000),
+)
+def test_any_spec_text_loads_or_fails_with_a_spec_error(
+    tmp_path: Path, mutation: str, keep: int
+) -> None:
+    """Fuzz: a truncated real spec with random text appended never ends in a traceback."""
+    real_text = (SPEC_DIR / JOB).read_text()
+    shutil.copy(SPEC_DIR / PLATFORM, tmp_path / PLATFORM)
+    path = tmp_path / JOB
+    path.write_text(real_text[:keep] + "\n" + mutation, encoding="utf-8")
+    try:
+        spec.load(path)
+    except SpecError as error:
+        assert str(error).startswith(str(path))
