@@ -146,18 +146,24 @@ def run(
 @app.command()
 @_guarded
 def demo(
-    rows: Annotated[int, typer.Option(min=1, help="Demo tickets to generate.")] = 40,
+    job: Annotated[
+        str, typer.Option(help="Demo job: support_triage, product_reviews or contract_clauses.")
+    ] = "support_triage",
+    rows: Annotated[int, typer.Option(min=1, help="Demo rows to generate.")] = 40,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the generator.")] = 7,
 ) -> None:
-    """Generate demo tickets into raw.support_tickets and run the support_triage job on them."""
-    from governance_pipeline import store
-    from governance_pipeline.demo_data import generate_support_tickets
+    """Generate a demo source table and run its job on it (support tickets by default)."""
+    from governance_pipeline import spec, store
+    from governance_pipeline.demo_sources import GENERATORS
 
+    if job not in GENERATORS:
+        fail(f"no demo data for job {job!r}; demos: {', '.join(GENERATORS)}")
     settings = Settings()
+    table = spec.load(job_path(job)).job.source.table
     with store.connect(settings.db) as con:
-        written = generate_support_tickets(con, rows, seed=seed)
-    console.print(f"generated {written} demo tickets into raw.support_tickets in {settings.db}")
-    _run_and_report("support_triage")
+        written = GENERATORS[job](con, rows, seed)
+    console.print(f"generated {written} demo rows into {table} in {settings.db}")
+    _run_and_report(job)
 
 
 def _run_and_report(job: str, instructions: list[str] | None = None) -> None:

@@ -33,6 +33,10 @@ def output_schema(spec: ResolvedSpec) -> dict[str, Any]:
             prop["enum"] = f.enum
         if f.max_length:
             prop["maxLength"] = f.max_length
+        if f.minimum is not None:
+            prop["minimum"] = f.minimum
+        if f.maximum is not None:
+            prop["maximum"] = f.maximum
         props[name] = prop
     return {
         "type": "object",

@@ -149,6 +149,8 @@ class OutputField(_Model):
     description: str = Field(description="What the field means.")
     enum: list[str] | None = Field(None, description="The only values the field may take.")
     max_length: int | None = Field(None, gt=0, description="Maximum length of the text.")
+    minimum: float | None = Field(None, description="Smallest allowed value of a number.")
+    maximum: float | None = Field(None, description="Largest allowed value of a number.")
 
 
 class Policy(_Model):

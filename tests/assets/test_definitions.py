@@ -37,6 +37,9 @@ def test_workspace_definitions_load() -> None:
     schedule = defs.resolve_schedule_def("support_triage_schedule")
     assert schedule.cron_schedule == "0 6 * * *"
     assert defs.resolve_sensor_def("governance_alerts") is not None
+    for job in ("support_triage", "product_reviews", "contract_clauses"):  # one per spec file
+        assert defs.resolve_job_def(f"{job}_job") is not None
+        assert f"{job}/enriched" in keys
 
 
 def test_a_new_spec_file_adds_a_job_without_code(tmp_path: Path) -> None:
