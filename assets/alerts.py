@@ -1,68 +1,152 @@
-"""The alert sensor: a failed asset check of any job becomes one alert in `governance.alert`,
-posted to `$GOVERNANCE_ALERT_WEBHOOK_URL` when set."""
+"""Alert sensors: failed checks and failed runs become incidents, alerted to the spec's sinks.
+
+    governance_alerts          every check's latest evaluation: a failure opens an incident
+                               (one alert), a pass closes it (one recovery notice)
+    governance_run_failures    a failed run of a governed job opens the job's `run` incident
+    governance_run_recoveries  its next successful run closes it
+
+`govern run` calls the same code right after its run, so the CLI alerts without the daemon;
+incident state makes the two agree: whoever sees an evaluation first alerts, the other is a
+no-op.
+"""
 
 import json
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecordStatus as Status,
+)
 
 from assets.resources import GovernanceStore
-from governance_pipeline.alerting import Alert, raise_alert
-from governance_pipeline.settings import Settings
+from governance_pipeline import spec as spec_module
+from governance_pipeline.alerting import Alert, AlertsConfig, Evaluation, observe
+from governance_pipeline.spec import ResolvedSpec
+
+_EVALUATED = (Status.SUCCEEDED, Status.FAILED)
 
 
-def check_failures(
+def check_evaluations(
     instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey], cursor: dict[str, int]
-) -> list[tuple[str, int, Alert]]:
-    """Failed check evaluations newer than the cursor, as (check key, record id, alert)."""
+) -> list[tuple[str, int, Evaluation]]:
+    """Check evaluations newer than the cursor, as (check key, record id, evaluation)."""
     found = []
     for check_key in check_keys:
         record = instance.get_latest_asset_check_evaluation_record(check_key)
         name = check_key.to_user_string()
-        if record is None or record.id <= cursor.get(name, 0):
-            continue
-        if record.status is not AssetCheckExecutionRecordStatus.FAILED:
-            if record.status is AssetCheckExecutionRecordStatus.SUCCEEDED:
-                cursor[name] = record.id
-            continue
+        if record is None or record.id <= cursor.get(name, 0) or record.status not in _EVALUATED:
+            continue  # nothing new, or planned and not evaluated (yet, or ever: a skipped step)
         evaluation = record.evaluation
-        if evaluation is None or evaluation.passed:
-            cursor[name] = record.id
+        if not isinstance(evaluation, dg.AssetCheckEvaluation):
             continue
-        alert = Alert(
-            job=check_key.asset_key.path[0],
-            run_id=record.run_id,
-            check_name=check_key.name,
-            severity=evaluation.severity.value,
-            message=evaluation.description or f"check {name} failed",
+        metadata = {
+            k: v.value
+            for k, v in evaluation.metadata.items()
+            if isinstance(v.value, (int, float, str, bool))
+        }
+        found.append(
+            (
+                name,
+                record.id,
+                Evaluation(
+                    job=check_key.asset_key.path[0],
+                    check_name=check_key.name,
+                    run_id=record.run_id,
+                    passed=evaluation.passed,
+                    severity=evaluation.severity.value,
+                    message=evaluation.description or f"check {name} failed",
+                    metadata=metadata,
+                ),
+            )
         )
-        found.append((name, record.id, alert))
     return found
 
 
-def build_alert_sensor(check_keys: list[dg.AssetCheckKey]) -> dg.SensorDefinition:
-    """A sensor over the given checks; its cursor remembers the last record seen per check."""
+def alert_configs(specs: list[ResolvedSpec]) -> dict[str, AlertsConfig]:
+    """Each job's alert routing."""
+    return {s.name: s.job.alerts for s in specs}
+
+
+def alert_run(
+    con: Any,
+    instance: dg.DagsterInstance,
+    check_keys: list[dg.AssetCheckKey],
+    config: AlertsConfig,
+    job: str,
+    run_id: str,
+    failure: str | None,
+) -> list[Alert]:
+    """Alerts for one run just finished (the CLI's path): its checks, then the run itself."""
+    alerts = []
+    for _, _, evaluation in check_evaluations(instance, check_keys, {}):
+        if evaluation.run_id == run_id and evaluation.job == job:
+            alert = observe(con, evaluation, config)
+            alerts += [alert] if alert else []
+    run_eval = Evaluation(job, "run", run_id, failure is None, "ERROR", failure or "run succeeded")
+    alert = observe(con, run_eval, config)
+    return alerts + ([alert] if alert else [])
+
+
+def build_alert_sensors(
+    specs: list[ResolvedSpec], check_keys: list[dg.AssetCheckKey]
+) -> list[dg.SensorDefinition]:
+    """The check sensor and the run failure and recovery sensors of the given jobs."""
+    configs = alert_configs(specs)
 
     @dg.sensor(
         name="governance_alerts",
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Turns failed governance checks into alerts.",
+        description="Failed governance checks open incidents and alert; passing ones close them.",
     )
     def governance_alerts(context: dg.SensorEvaluationContext, store: GovernanceStore) -> Any:
         cursor: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
-        failures = check_failures(context.instance, check_keys, cursor)
-        if failures:
-            url = Settings().alert_webhook_url
+        seen = check_evaluations(context.instance, check_keys, cursor)
+        raised = []
+        if seen:
             with store.connect() as con:
-                for name, record_id, alert in failures:
-                    if raise_alert(con, alert, url):
-                        context.log.info(f"alert raised: {alert.alert_id}")
+                for name, record_id, evaluation in seen:
+                    config = configs.get(evaluation.job)
+                    alert = observe(con, evaluation, config) if config else None
+                    if alert is not None:
+                        raised.append(alert)
+                        context.log.info(f"{alert.kind.value}: {alert.alert_id}")
                     cursor[name] = record_id
         context.update_cursor(json.dumps(cursor, sort_keys=True))
-        return dg.SkipReason(
-            f"{len(failures)} new failed check(s) alerted" if failures else "no new failed checks"
-        )
+        return dg.SkipReason(f"{len(seen)} evaluation(s) seen, {len(raised)} alert(s) sent")
 
-    return governance_alerts
+    def _run_event(store: GovernanceStore, run: dg.DagsterRun, ok: bool, message: str) -> None:
+        job = run.job_name.removesuffix("_job")
+        if job in configs:
+            with store.connect() as con:
+                observe(con, Evaluation(job, "run", run.run_id, ok, "ERROR", message), configs[job])
+
+    @dg.run_failure_sensor(
+        name="governance_run_failures",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="A failed run of a governed job opens its `run` incident and alerts.",
+    )
+    def governance_run_failures(
+        context: dg.RunFailureSensorContext, store: GovernanceStore
+    ) -> None:
+        message = context.failure_event.message or "the run failed"
+        _run_event(store, context.dagster_run, False, message)
+
+    @dg.run_status_sensor(
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        name="governance_run_recoveries",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="A successful run closes its job's open `run` incident, with one notice.",
+    )
+    def governance_run_recoveries(
+        context: dg.RunStatusSensorContext, store: GovernanceStore
+    ) -> None:
+        _run_event(store, context.dagster_run, True, "run succeeded")
+
+    return [governance_alerts, governance_run_failures, governance_run_recoveries]
+
+
+def load_alert_configs(spec_dir: Path) -> dict[str, AlertsConfig]:
+    """Each job's alert routing, from the spec files of a folder."""
+    return alert_configs([spec_module.load(p) for p in spec_module.discover(spec_dir)])

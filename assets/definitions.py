@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.alerts import build_alert_sensor
+from assets.alerts import build_alert_sensors
 from assets.factory import build_job, source_key
 from assets.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline import spec as spec_module
@@ -48,7 +48,9 @@ def build_definitions(spec_dir: Path | None = None, db_path: str | None = None) 
         },
     )
     check_keys = list(defs.resolve_asset_graph().asset_check_keys)
-    return dg.Definitions.merge(defs, dg.Definitions(sensors=[build_alert_sensor(check_keys)]))
+    return dg.Definitions.merge(
+        defs, dg.Definitions(sensors=build_alert_sensors(specs, check_keys))
+    )
 
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")

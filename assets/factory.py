@@ -1,14 +1,19 @@
 """The asset factory: one spec file in, one governed job out (assets, checks, job, schedule).
 
     raw source -> validated_input (+ input_quarantine) -> model_input -> llm_call
-               -> enriched (+ output_quarantine) -> row_ledger -> sla_result
+               -> staged_output (+ output_quarantine) -> row_ledger -> sla_result -> enriched
+
+Publication comes last: the SLA checks marked `blocking` in the spec are blocking asset checks
+on `sla_result`, so a breach fails the run before `enriched` is written; the ledger, already
+final, records the run's compliant rows as `withheld`.
 
 Every stage's logic lives in the library; the assets only open the store, call it, and turn its
 figures into metadata and check results.
 """
 
-import json
+from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -16,9 +21,9 @@ import dagster as dg
 
 from assets.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline import calling, outcomes, sla, stages
+from governance_pipeline import model_input as model_input_stage
 from governance_pipeline.endpoint import Endpoint
 from governance_pipeline.local_model import ensure_local_model
-from governance_pipeline.redaction import find_pii
 from governance_pipeline.spec import ResolvedSpec, Severity
 
 STAGES = (
@@ -26,6 +31,7 @@ STAGES = (
     "input_quarantine",
     "model_input",
     "llm_call",
+    "staged_output",
     "enriched",
     "output_quarantine",
     "row_ledger",
@@ -48,6 +54,20 @@ def _meta(figures: dict[str, Any]) -> dict[str, Any]:
 def local_model_serving(endpoint: Endpoint) -> AbstractContextManager[str]:
     """The embedded model for the length of a step: reused if already serving, else started."""
     return ensure_local_model(urlparse(endpoint.base_url).port or 8765)
+
+
+def check_name(sla_id: str) -> str:
+    """The asset check of an SLA, e.g. `sla_triage_compliance` for `triage-compliance`."""
+    return f"sla_{sla_id.replace('-', '_').replace('.', '_')}"
+
+
+def scheduled_at(tags: Mapping[str, str]) -> datetime | None:
+    """The schedule tick that launched a run (naive UTC), from Dagster's run tag; None if none."""
+    tick = tags.get("dagster/scheduled_execution_time")
+    if not tick:
+        return None
+    parsed = datetime.fromisoformat(tick)
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 def source_key(spec: ResolvedSpec) -> dg.AssetKey:
@@ -82,7 +102,8 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
                 "input_batch",
                 asset=key["validated_input"],
                 blocking=True,
-                description="Batch-level expectations: schema and row count.",
+                description="Batch-level expectations: schema (drift names the columns), "
+                "row count and freshness; a failure stops the job before any model call.",
             ),
         ],
     )
@@ -114,7 +135,7 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
             check_name="input_batch",
             passed=not failures,
             severity=dg.AssetCheckSeverity.ERROR,
-            description="failed: " + ", ".join(failures) if failures else "schema and row count ok",
+            description=figures["batch_message"] if failures else "schema, row count, freshness ok",
             metadata={"failed": dg.MetadataValue.json(failures)},
         )
 
@@ -135,16 +156,11 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
     def model_input(
         store: GovernanceStore, endpoint: ModelEndpoint, instructions: RunInstructions
     ) -> dg.MaterializeResult:
+        run_spec = instructions.apply(spec)
         with store.connect() as con:
-            figures = stages.build_model_input(
-                con, instructions.apply(spec), endpoint.resolve(spec.job.model.name)
-            )
-            rows = con.execute(f"SELECT data FROM {name}.model_input").fetchall()
-        leaks = sum(
-            1
-            for (data,) in rows
-            if any(find_pii(v) for v in json.loads(data).values() if isinstance(v, str))
-        )
+            figures = stages.build_model_input(con, run_spec, endpoint.resolve(spec.job.model.name))
+            scanned = model_input_stage.scan(con, run_spec)  # every row, for the spec's entities
+        leaks = scanned["rows_with_pii"]
         return dg.MaterializeResult(
             metadata=_meta(figures),
             check_results=[
@@ -152,7 +168,9 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
                     check_name="no_pii",
                     passed=leaks == 0,
                     severity=dg.AssetCheckSeverity.ERROR,
-                    metadata={"rows_scanned": len(rows), "rows_with_pii": leaks},
+                    description=f"{leaks} of {scanned['rows_scanned']} rows hold detectable PII"
+                    + (f" ({', '.join(sorted(scanned['by_entity']))})" if leaks else ""),
+                    metadata=_meta(scanned),
                 )
             ],
         )
@@ -186,13 +204,13 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
         return dg.MaterializeResult(metadata=_meta(figures))
 
     @dg.multi_asset(
-        name=f"{name}__publish",
+        name=f"{name}__judge",
         specs=[
             dg.AssetSpec(
-                key["enriched"],
+                key["staged_output"],
                 deps=[key["llm_call"]],
                 group_name=group,
-                description="The published table: outputs that meet the contract.",
+                description="Outputs that meet the contract, waiting for the publication gate.",
             ),
             dg.AssetSpec(
                 key["output_quarantine"],
@@ -202,12 +220,18 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
             ),
         ],
     )
-    def publish(store: GovernanceStore, instructions: RunInstructions) -> Any:
+    def judge(store: GovernanceStore, instructions: RunInstructions) -> Any:
         with store.connect() as con:
-            figures = outcomes.publish(con, instructions.apply(spec))
+            figures = outcomes.stage(con, instructions.apply(spec))
         yield dg.MaterializeResult(
-            asset_key=key["enriched"],
-            metadata=_meta({k: figures[k] for k in ("enriched", "with_warnings", "judged")}),
+            asset_key=key["staged_output"],
+            metadata=_meta(
+                {
+                    k: figures[k]
+                    for k in ("judged", "compliant", "with_warnings", "compliance_rate")
+                    if figures[k] is not None
+                }
+            ),
         )
         yield dg.MaterializeResult(
             asset_key=key["output_quarantine"],
@@ -216,7 +240,7 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
 
     @dg.asset(
         key=key["row_ledger"],
-        deps=[key["enriched"], key["output_quarantine"], key["input_quarantine"]],
+        deps=[key["staged_output"], key["output_quarantine"], key["input_quarantine"]],
         group_name=group,
         description="One final disposition, with its reason, for every input row of the run.",
         check_specs=[
@@ -245,9 +269,10 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
 
     sla_checks = [
         dg.AssetCheckSpec(
-            f"sla_{r.item.id.replace('-', '_').replace('.', '_')}",
+            check_name(r.item.id),
             asset=key["sla_result"],
             description=r.item.description or r.item.id,
+            blocking=r.item.blocking,
         )
         for r in spec.slas
     ]
@@ -256,15 +281,23 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
         key=key["sla_result"],
         deps=[key["row_ledger"]],
         group_name=group,
-        description="The run held against the spec's SLAs.",
+        description="The run held against the spec's SLAs; blocking ones gate publication.",
         check_specs=sla_checks,
     )
-    def sla_result(store: GovernanceStore, instructions: RunInstructions) -> dg.MaterializeResult:
+    def sla_result(
+        context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
+    ) -> dg.MaterializeResult:
+        run_spec = instructions.apply(spec)
         with store.connect() as con:
-            verdicts = sla.evaluate(con, instructions.apply(spec))
+            verdicts = sla.evaluate(con, run_spec, scheduled_at(context.run.tags))
+            blocked = outcomes.gate(con, run_spec, verdicts)
         return dg.MaterializeResult(
             metadata={
-                "report": dg.MetadataValue.md("\n".join(f"- {v.summary()}" for v in verdicts))
+                "report": dg.MetadataValue.md(sla.as_markdown(verdicts)),
+                "breached": sum(not v.passed for v in verdicts),
+                "publication": "blocked by " + ", ".join(v.sla_id for v in blocked)
+                if blocked
+                else "allowed",
             },
             check_results=[
                 dg.AssetCheckResult(
@@ -272,11 +305,23 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
                     passed=v.passed,
                     severity=_severity(v.severity),
                     description=v.summary(),
-                    metadata=_meta(sla.as_metadata(v)),
+                    metadata=_meta({k: x for k, x in sla.as_metadata(v).items() if x is not None}),
                 )
                 for check, v in zip(sla_checks, verdicts, strict=True)
             ],
         )
+
+    @dg.asset(
+        key=key["enriched"],
+        deps=[key["sla_result"], key["staged_output"]],
+        group_name=group,
+        description="The published table: outputs that met the contract, in runs the gate let "
+        "through.",
+    )
+    def enriched(store: GovernanceStore, instructions: RunInstructions) -> dg.MaterializeResult:
+        with store.connect() as con:
+            figures = outcomes.publish(con, instructions.apply(spec))
+        return dg.MaterializeResult(metadata=_meta(figures))
 
     job = dg.define_asset_job(
         f"{name}_job",
@@ -295,7 +340,7 @@ def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
             )
         )
     return {
-        "assets": [validate_input, model_input, llm_call, publish, row_ledger, sla_result],
+        "assets": [validate_input, model_input, llm_call, judge, row_ledger, sla_result, enriched],
         "jobs": [job],
         "schedules": schedules,
     }

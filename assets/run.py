@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from assets.alerts import check_failures
+from assets.alerts import alert_run, load_alert_configs
 from assets.definitions import build_definitions
 from governance_pipeline import store
-from governance_pipeline.alerting import raise_alert
 from governance_pipeline.errors import GovernanceError
 from governance_pipeline.settings import Settings, dagster_home
 from governance_pipeline.summary import RunSummary, summarize
@@ -79,12 +78,13 @@ def run_job(
     )
     failure = None if result.success else failure_message(result)
     check_keys = list(defs.resolve_asset_graph().asset_check_keys)
-    alerts = []
+    alerts: list[str] = []
+    config = load_alert_configs(settings.spec_dir)[job]
     with store.connect(settings.db) as con:
-        for _, _, alert in check_failures(instance, check_keys, {}):
-            if alert.run_id == result.run_id and alert.job == job:
-                raise_alert(con, alert, settings.alert_webhook_url)
-                alerts.append(f"[{alert.severity}] {alert.check_name}: {alert.message}")
+        for alert in alert_run(con, instance, check_keys, config, job, result.run_id, failure):
+            alerts.append(
+                f"{alert.severity} {alert.kind.value} of {alert.check_name}: {alert.message}"
+            )
         has_ledger = (
             store.table_exists(con, f"{job}.row_ledger")
             and con.execute(

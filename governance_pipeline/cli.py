@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from governance_pipeline.errors import GovernanceError, NotBuiltError
 from governance_pipeline.progress import progress_bar
@@ -32,7 +33,7 @@ err = Console(stderr=True)
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error in one line and exit non-zero."""
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    err.print(Text.assemble(("error:", "red"), " ", message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -82,7 +83,9 @@ def validate(
         resolved = spec.load(path)
         console.print(
             f"ok  {resolved.name}  spec {resolved.spec_hash}  "
-            f"{len(resolved.policies)} policies, {len(resolved.slas)} SLAs  ({path})"
+            f"{len(resolved.policies)} policies, {len(resolved.slas)} SLAs  ({path})",
+            markup=False,
+            soft_wrap=True,
         )
 
 
@@ -326,3 +329,36 @@ def ui(port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000) ->
         str(dagster),
         [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
     )
+
+
+@app.command()
+@_guarded
+def reidentify(
+    text: Annotated[
+        str, typer.Argument(help="Text holding tokens like <EMAIL_T_...>; - reads stdin.")
+    ],
+    purpose: Annotated[
+        str, typer.Option(help="Why the values are needed (required; logged with every use).")
+    ] = "",
+    actor: Annotated[
+        str | None, typer.Option(help="Who asks (default: the login name); logged.")
+    ] = None,
+) -> None:
+    """Restore the values behind tokenised PII, for authorised use; every use is logged.
+
+    Needs GOVERNANCE_TOKEN_KEY, the key the tokens were made with. Each call, granted or
+    refused, adds a row to governance.reidentification: who, why, how many tokens of which
+    types; never the values.
+    """
+    import getpass
+
+    from governance_pipeline import store
+    from governance_pipeline.redaction import RedactionKeys
+    from governance_pipeline.redaction import reidentify as restore
+
+    source = sys.stdin.read() if text == "-" else text
+    with store.connect(Settings().db) as con:
+        restored = restore(
+            con, source, purpose=purpose, actor=actor or getpass.getuser(), keys=RedactionKeys()
+        )
+    print(restored, end="" if text == "-" else "\n")

@@ -4,17 +4,24 @@ An output must be one JSON object with the spec's output fields and types (the s
 developer-level rule), each field's enum and length, and every policy that carries a check.
 Broken ERROR rules (platform, developer) quarantine the row; broken WARN rules (guidelines)
 are recorded on the published row.
+
+`Contract.check` judges one output; `Contract.judge` judges a batch, running the per-row rules
+once per distinct (output, input) and each SQL rule once over the whole table of outputs.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError, create_model
+import duckdb
+import pandas as pd
+from pydantic import Field, ValidationError, create_model
 
-from governance_pipeline.rules import EnumRule, MaxLengthRule, Rule
+from governance_pipeline.errors import SpecError
+from governance_pipeline.rules import EnumRule, MaxLengthRule, RowContext, Rule, SqlRule
 from governance_pipeline.spec import Level, ResolvedSpec, Severity, severity_of
 
 _PY_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool}
@@ -54,7 +61,11 @@ class Contract:
     """The compiled contract of one resolved spec."""
 
     def __init__(self, spec: ResolvedSpec) -> None:
-        fields = {name: (_PY_TYPES[f.type], ...) for name, f in spec.job.output.items()}
+        self._spec = spec
+        fields = {
+            name: (_PY_TYPES[f.type], Field(..., ge=f.minimum, le=f.maximum))
+            for name, f in spec.job.output.items()
+        }
         self._schema = create_model(  # type: ignore[call-overload]
             f"{spec.name}_output", __config__={"extra": "forbid", "strict": True}, **fields
         )
@@ -76,8 +87,68 @@ class Contract:
             if rp.item.check is not None:
                 self.rules.append((rp.item.id, rp.item.level, rp.item.check))
 
-    def check(self, content: str | None) -> Verdict:
-        """Parse and judge one raw model output."""
+    def check(
+        self, content: str | None, input: Mapping[str, Any] | None = None, key: Any = None
+    ) -> Verdict:
+        """Parse and judge one raw model output.
+
+        Args:
+            content: The model's raw answer.
+            input: The redacted model input it answers (for groundedness and custom rules).
+            key: The row's source key (for SQL rules, as `row_key`).
+        """
+        verdict = self._check_row(content, RowContext(input or {}, key))
+        if verdict.output is not None:
+            for rule_id, level, rule in self._table_rules:
+                reason = self._run_sql(rule_id, rule, pd.DataFrame([self._row(key, verdict)]))
+                if key in reason:
+                    verdict.violations.append(Violation(rule_id, severity_of(level), reason[key]))
+        return verdict
+
+    def judge(
+        self, rows: Iterable[tuple[Any, str | None, Mapping[str, Any]]]
+    ) -> dict[Any, Verdict]:
+        """Judge a batch of (key, content, redacted input); the verdict of each key."""
+        cache: dict[str, Verdict] = {}
+        verdicts: dict[Any, Verdict] = {}
+        for key, content, input in rows:
+            memo = json.dumps([content, input], sort_keys=True, default=str)
+            if memo not in cache:
+                cache[memo] = self._check_row(content, RowContext(input, key))
+            shared = cache[memo]
+            verdicts[key] = Verdict(shared.output, list(shared.violations))
+        parsed = [self._row(k, v) for k, v in verdicts.items() if v.output is not None]
+        if parsed:
+            table = pd.DataFrame(parsed)
+            for rule_id, level, rule in self._table_rules:
+                for k, reason in self._run_sql(rule_id, rule, table).items():
+                    if k in verdicts:
+                        verdicts[k].violations.append(
+                            Violation(rule_id, severity_of(level), reason)
+                        )
+        return verdicts
+
+    @property
+    def _table_rules(self) -> list[tuple[str, Level, SqlRule]]:
+        return [(i, lv, r) for i, lv, r in self.rules if isinstance(r, SqlRule)]
+
+    def _row(self, key: Any, verdict: Verdict) -> dict[str, Any]:
+        assert verdict.output is not None
+        return {**{n: verdict.output.get(n) for n in self._spec.job.output}, "row_key": key}
+
+    def _run_sql(self, rule_id: str, rule: SqlRule, table: pd.DataFrame) -> dict[Any, str]:
+        try:
+            return rule.violations_in(table)
+        except duckdb.Error as exc:
+            origin = next((rp.origin for rp in self._spec.policies if rp.item.id == rule_id), None)
+            raise SpecError(
+                f"the SQL of policy {rule_id!r} fails over the outputs: {exc}",
+                file=origin.file if origin else self._spec.path,
+                field=f"policies.{rule_id}.check.query",
+                line=origin.line if origin else None,
+            ) from None
+
+    def _check_row(self, content: str | None, context: RowContext) -> Verdict:
         try:
             output = json.loads(content or "")
         except json.JSONDecodeError as exc:
@@ -112,7 +183,9 @@ class Contract:
             )
             verdict.violations.append(Violation("output.schema", Severity.ERROR, problems))
         for rule_id, level, rule in self.rules:
-            reason = rule.violation(output)
+            if isinstance(rule, SqlRule):
+                continue  # judged over the table of outputs
+            reason = rule.violation(output, context)
             if reason is not None:
                 verdict.violations.append(Violation(rule_id, severity_of(level), reason))
         return verdict

@@ -21,10 +21,13 @@ class Endpoint:
         model: Model name sent with every request.
         structured_output: How the endpoint is asked for schema-shaped JSON.
         local: True for the embedded model, which `govern run` starts on demand.
-        price_per_1k_input_usd: Price of 1,000 input tokens.
-        price_per_1k_output_usd: Price of 1,000 output tokens.
+        price_per_1k_input_usd: Price of 1,000 input tokens of this model.
+        price_per_1k_output_usd: Price of 1,000 output tokens of this model.
         max_concurrency: Calls the endpoint serves at once, when it is known to be limited;
             more in flight would only queue there and inflate the measured latency.
+        requests_per_minute: The endpoint's request rate limit, when configured.
+        tokens_per_minute: The endpoint's token rate limit, when configured.
+        batch_price_factor: Share of the price a Batch API call costs.
     """
 
     base_url: str
@@ -35,21 +38,27 @@ class Endpoint:
     price_per_1k_input_usd: float
     price_per_1k_output_usd: float
     max_concurrency: int | None = None
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    batch_price_factor: float = 0.5
 
     def describe(self) -> str:
         """One line for people: which endpoint and model, never the key."""
         kind = "embedded local model" if self.local else "configured endpoint"
         return f"{kind} {self.base_url} (model {self.model})"
 
-    def cost(self, tokens_in: int, tokens_out: int) -> float:
-        """Cost in US dollars of one call."""
-        return (
-            tokens_in * self.price_per_1k_input_usd + tokens_out * self.price_per_1k_output_usd
-        ) / 1000
+    def cost(self, tokens_in: int, tokens_out: int, *, batch: bool = False) -> float:
+        """Cost in US dollars of one call; `batch` for one sent through the Batch API."""
+        full = tokens_in * self.price_per_1k_input_usd + tokens_out * self.price_per_1k_output_usd
+        return full / 1000 * (self.batch_price_factor if batch else 1.0)
 
 
 def resolve_endpoint(settings: Settings, spec_model: str | None = None) -> Endpoint:
-    """The endpoint of a run: the configured one, or the embedded model when none is."""
+    """The endpoint of a run: the configured one, or the embedded model when none is.
+
+    A configured endpoint's model is priced from `settings.prices`, else the flat prices; the
+    embedded model costs nothing.
+    """
     if settings.uses_local_model:
         return Endpoint(
             base_url=f"http://127.0.0.1:{settings.local_model_port}/v1",
@@ -60,13 +69,20 @@ def resolve_endpoint(settings: Settings, spec_model: str | None = None) -> Endpo
             price_per_1k_input_usd=0.0,
             price_per_1k_output_usd=0.0,
             max_concurrency=1,  # llama.cpp's server decodes one request at a time
+            requests_per_minute=settings.requests_per_minute,
+            tokens_per_minute=settings.tokens_per_minute,
         )
+    model = spec_model or settings.model
+    price = settings.price_of(model)
     return Endpoint(
         base_url=settings.openai_base_url or "https://api.openai.com/v1",
         api_key=settings.openai_api_key or SecretStr("unset"),
-        model=spec_model or settings.model,
+        model=model,
         structured_output=settings.structured_output or StructuredOutput.JSON_SCHEMA,
         local=False,
-        price_per_1k_input_usd=settings.price_per_1k_input_usd,
-        price_per_1k_output_usd=settings.price_per_1k_output_usd,
+        price_per_1k_input_usd=price.input,
+        price_per_1k_output_usd=price.output,
+        requests_per_minute=settings.requests_per_minute,
+        tokens_per_minute=settings.tokens_per_minute,
+        batch_price_factor=settings.batch_price_factor,
     )

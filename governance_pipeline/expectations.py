@@ -2,20 +2,31 @@
 
 The suite is plain JSON (expectations/<job>.input.json, written by `govern compile`). Each
 expectation's `meta.id` names the spec rule it came from (`input.<column>.<rule>`), which is the
-reason a quarantined row carries. Validation runs GX on pandas batches fetched from DuckDB (GX's
-SQL datasource is broken on DuckDB) and returns per-row verdicts by source key.
+reason a quarantined row carries. Validation lives in `governance_pipeline.validation`.
+
+The landing table is read as text, so two kinds of rule need a typed view of a column. The
+suite declares those views in `meta.derived`, and validation adds them to every batch before GX
+sees it:
+
+* `<column>__number`: the text cast to a number (`pandas.to_numeric`, null when it is not one),
+  for `min`/`max` (`expect_column_values_to_be_between`; a non-number fails the type rule, not
+  this one).
+* `<column>__epoch_s`: an ISO 8601 timestamp as seconds since 1970 (null when it is no real
+  date), for the calendar half of the type rule (not null where the text is not null) and for
+  freshness (`expect_column_max_to_be_between`).
+
+Freshness depends on when the run happens, so its bound is a GX suite parameter
+(`{"$PARAMETER": "<column>__fresh_after_epoch_s"}`) declared in `meta.parameters` and computed
+at validation time; the checked-in suite stays stable.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from governance_pipeline.spec import JobSpec
+from governance_pipeline.spec import Column, JobSpec
 
 ISO_TIMESTAMP = (
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
@@ -25,22 +36,153 @@ _TYPE_PATTERNS = {
     "float": r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$",
     "timestamp": ISO_TIMESTAMP,
 }
+# Control characters other than tab, newline and carriage return, and U+FFFD, which stands in
+# for bytes that were not valid UTF-8.
+UNCLEAN_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]"
+BOOLEAN_TEXT = ["true", "false", "True", "False", "0", "1"]
+
+# Expectations judged on the whole table, never on one chunk of it.
+TABLE_LEVEL = frozenset(
+    {
+        "expect_table_columns_to_match_set",
+        "expect_table_row_count_to_be_between",
+        "expect_column_values_to_be_unique",
+        "expect_column_max_to_be_between",
+    }
+)
 
 
 def _expectation(kind: str, rule_id: str, description: str, **kwargs: Any) -> dict[str, Any]:
     return {"type": kind, "kwargs": kwargs, "meta": {"id": rule_id, "description": description}}
 
 
+def _bounds(name: str, col: Column) -> str:
+    low, high = (f"{v:g}" if v is not None else None for v in (col.min, col.max))
+    if low is not None and high is not None:
+        return f"{name} is between {low} and {high}"
+    return f"{name} is at least {low}" if low is not None else f"{name} is at most {high}"
+
+
+def _column_rules(name: str, col: Column, derived: dict[str, Any]) -> list[dict[str, Any]]:
+    rid = f"input.{name}"
+    exps = []
+    if col.required:
+        exps.append(
+            _expectation(
+                "expect_column_values_to_not_be_null",
+                f"{rid}.required",
+                f"{name} is present",
+                column=name,
+            )
+        )
+    if col.type in _TYPE_PATTERNS:
+        exps.append(
+            _expectation(
+                "expect_column_values_to_match_regex",
+                f"{rid}.type",
+                f"{name} parses as {col.type}",
+                column=name,
+                regex=_TYPE_PATTERNS[col.type],
+            )
+        )
+    if col.type == "timestamp":  # the pattern checks the shape, this the calendar
+        derived[f"{name}__epoch_s"] = {"from": name, "as": "epoch_s"}
+        exps.append(
+            _expectation(
+                "expect_column_values_to_not_be_null",
+                f"{rid}.type",
+                f"{name} is a real date and time",
+                column=f"{name}__epoch_s",
+                row_condition={"type": "nullity", "column": {"name": name}, "is_null": False},
+            )
+        )
+    if col.type == "boolean":
+        exps.append(
+            _expectation(
+                "expect_column_values_to_be_in_set",
+                f"{rid}.type",
+                f"{name} is a boolean",
+                column=name,
+                value_set=BOOLEAN_TEXT,
+            )
+        )
+    if col.type == "string":
+        exps.append(
+            _expectation(
+                "expect_column_values_to_not_match_regex",
+                f"{rid}.text",
+                f"{name} is clean text (no control characters, valid UTF-8)",
+                column=name,
+                regex=UNCLEAN_TEXT,
+            )
+        )
+    if col.min is not None or col.max is not None:
+        derived[f"{name}__number"] = {"from": name, "as": "number"}
+        exps.append(
+            _expectation(
+                "expect_column_values_to_be_between",
+                f"{rid}.between",
+                _bounds(name, col),
+                column=f"{name}__number",
+                min_value=col.min,
+                max_value=col.max,
+            )
+        )
+    if col.unique:
+        exps.append(
+            _expectation(
+                "expect_column_values_to_be_unique",
+                f"{rid}.unique",
+                f"no two rows share a {name}",
+                column=name,
+            )
+        )
+    if col.allowed is not None:
+        exps.append(
+            _expectation(
+                "expect_column_values_to_be_in_set",
+                f"{rid}.allowed",
+                f"{name} is one of {', '.join(col.allowed)}",
+                column=name,
+                value_set=col.allowed,
+            )
+        )
+    if col.min_length is not None or col.max_length is not None:
+        exps.append(
+            _expectation(
+                "expect_column_value_lengths_to_be_between",
+                f"{rid}.length",
+                f"{name} is {col.min_length or 0} to {col.max_length or 'any'} characters",
+                column=name,
+                min_value=col.min_length,
+                max_value=col.max_length,
+            )
+        )
+    if col.pattern is not None:
+        exps.append(
+            _expectation(
+                "expect_column_values_to_match_regex",
+                f"{rid}.pattern",
+                f"{name} matches /{col.pattern}/",
+                column=name,
+                regex=col.pattern,
+            )
+        )
+    return exps
+
+
 def compile_suite(job: JobSpec) -> dict[str, Any]:
     """The GX suite of a job's input rules, as a JSON-ready dict in a stable order."""
     src = job.source
+    exact = not src.allow_new_columns
     exps = [
         _expectation(
             "expect_table_columns_to_match_set",
             "input.schema",
-            f"{src.table} has the columns {', '.join(src.columns)}",
+            f"{src.table} has {'exactly' if exact else 'at least'} the columns "
+            f"{', '.join(src.columns)}",
             column_set=list(src.columns),
-            exact_match=False,
+            exact_match=exact,
         ),
         _expectation(
             "expect_table_row_count_to_be_between",
@@ -49,87 +191,29 @@ def compile_suite(job: JobSpec) -> dict[str, Any]:
             min_value=src.min_rows,
         ),
     ]
+    derived: dict[str, Any] = {}
+    parameters: dict[str, Any] = {}
     for name, col in src.columns.items():
-        rid = f"input.{name}"
-        if col.required:
+        exps += _column_rules(name, col, derived)
+    for name, col in src.columns.items():  # batch-level, so after every row rule
+        if col.max_age_hours is not None:
+            param = f"{name}__fresh_after_epoch_s"
+            parameters[param] = {"now_minus_hours": col.max_age_hours}
             exps.append(
                 _expectation(
-                    "expect_column_values_to_not_be_null",
-                    f"{rid}.required",
-                    f"{name} is present",
-                    column=name,
+                    "expect_column_max_to_be_between",
+                    f"input.{name}.freshness",
+                    f"the newest {name} is at most {col.max_age_hours:g} hours old",
+                    column=f"{name}__epoch_s",
+                    min_value={"$PARAMETER": param},
                 )
             )
-        if col.type in _TYPE_PATTERNS:
-            exps.append(
-                _expectation(
-                    "expect_column_values_to_match_regex",
-                    f"{rid}.type",
-                    f"{name} parses as {col.type}",
-                    column=name,
-                    regex=_TYPE_PATTERNS[col.type],
-                )
-            )
-        if col.type == "timestamp":  # the pattern checks the shape, this the calendar
-            exps.append(
-                _expectation(
-                    "expect_column_values_to_be_dateutil_parseable",
-                    f"{rid}.type",
-                    f"{name} is a real date and time",
-                    column=name,
-                )
-            )
-        if col.type == "boolean":
-            exps.append(
-                _expectation(
-                    "expect_column_values_to_be_in_set",
-                    f"{rid}.type",
-                    f"{name} is a boolean",
-                    column=name,
-                    value_set=["true", "false", "True", "False", "0", "1"],
-                )
-            )
-        if col.unique:
-            exps.append(
-                _expectation(
-                    "expect_column_values_to_be_unique",
-                    f"{rid}.unique",
-                    f"no two rows share a {name}",
-                    column=name,
-                )
-            )
-        if col.allowed is not None:
-            exps.append(
-                _expectation(
-                    "expect_column_values_to_be_in_set",
-                    f"{rid}.allowed",
-                    f"{name} is one of {', '.join(col.allowed)}",
-                    column=name,
-                    value_set=col.allowed,
-                )
-            )
-        if col.min_length is not None or col.max_length is not None:
-            exps.append(
-                _expectation(
-                    "expect_column_value_lengths_to_be_between",
-                    f"{rid}.length",
-                    f"{name} is {col.min_length or 0} to {col.max_length or 'any'} characters",
-                    column=name,
-                    min_value=col.min_length,
-                    max_value=col.max_length,
-                )
-            )
-        if col.pattern is not None:
-            exps.append(
-                _expectation(
-                    "expect_column_values_to_match_regex",
-                    f"{rid}.pattern",
-                    f"{name} matches /{col.pattern}/",
-                    column=name,
-                    regex=col.pattern,
-                )
-            )
-    return {"name": f"{job.job}.input", "expectations": exps, "meta": {"source": src.table}}
+    meta: dict[str, Any] = {"source": src.table}
+    if derived:
+        meta["derived"] = derived
+    if parameters:
+        meta["parameters"] = parameters
+    return {"name": f"{job.job}.input", "expectations": exps, "meta": meta}
 
 
 def suite_path(expectations_dir: Path, job: str) -> Path:
@@ -142,57 +226,16 @@ def render_suite(suite: dict[str, Any]) -> str:
     return json.dumps(suite, indent=2, sort_keys=True) + "\n"
 
 
-@dataclass
-class InputVerdicts:
-    """What validation found: failing rule ids per key, and batch-level failures."""
-
-    failed_by_key: dict[Any, list[str]] = field(default_factory=dict)
-    batch_failures: list[str] = field(default_factory=list)
-    evaluated: int = 0
-
-    def reason(self, key: Any, suite: dict[str, Any]) -> str:
-        """A readable reason for a quarantined key."""
-        described: dict[str, str] = {}
-        for e in suite["expectations"]:
-            described.setdefault(e["meta"]["id"], e["meta"]["description"])
-        ids = self.failed_by_key[key]
-        return "; ".join(f"{i}: expected {described.get(i, i)}" for i in ids)
+def descriptions(suite: dict[str, Any]) -> dict[str, str]:
+    """Rule id to its description (the first, where two expectations share an id)."""
+    described: dict[str, str] = {}
+    for e in suite["expectations"]:
+        described.setdefault(e["meta"]["id"], e["meta"]["description"])
+    return described
 
 
-def validate(frame: pd.DataFrame, suite: dict[str, Any], key: str) -> InputVerdicts:
-    """Run the suite over a frame of text columns; collect failing keys per expectation.
+def validate(frame: Any, suite: dict[str, Any], key: str, **kwargs: Any) -> Any:
+    """Validate one frame: `governance_pipeline.validation.validate`, kept here for callers."""
+    from governance_pipeline import validation  # validation imports this module
 
-    The frame's values are strings (the landing zone's text), so type expectations are pattern
-    matches on the text. Only keys leave GX: the failing values themselves are never kept.
-    """
-    import great_expectations as gx  # slow import: only when validating
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (
-        ctx.data_sources.add_pandas("source")
-        .add_dataframe_asset("rows")
-        .add_batch_definition_whole_dataframe("all")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
-    result = batch.validate(
-        gx.ExpectationSuite(**json.loads(json.dumps(suite))),
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [key]},
-    )
-    order = [e["meta"]["id"] for e in suite["expectations"]]
-    verdicts = InputVerdicts(evaluated=len(frame))
-    for r in sorted(result.results, key=lambda r: order.index(r.expectation_config.meta["id"])):
-        rule_id = r.expectation_config.meta["id"]
-        if r.success:
-            continue
-        unexpected = (r.result or {}).get("unexpected_index_list")
-        if unexpected is None:  # two expectations can share an id (a timestamp's type)
-            if rule_id not in verdicts.batch_failures:
-                verdicts.batch_failures.append(rule_id)
-            continue
-        for item in unexpected:
-            failed = verdicts.failed_by_key.setdefault(item[key], [])
-            if rule_id not in failed:
-                failed.append(rule_id)
-    return verdicts
+    return validation.validate(frame, suite, key, **kwargs)

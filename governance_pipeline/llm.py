@@ -1,9 +1,14 @@
-"""The call layer: requests by hash, bounded concurrency, retries, a budget and a breaker.
+"""The call layer: requests by hash, bounded concurrency, rate limits, retries, a budget and a
+circuit breaker.
 
 Every request is identified by the hash of what is sent (model, messages, parameters), so the
 same input under the same spec and model is the same request, served from the cache for free.
-Calls go through the official `AsyncOpenAI` client, whose own retries (exponential backoff that
-honours Retry-After) cover 429, 5xx, timeouts and dropped connections.
+Calls go through the official `AsyncOpenAI` client. The stage builds it with `max_retries=0`, so
+every attempt is ours (`retry.RetryPolicy`, tenacity): counted, paced by the run's rate limiter
+(`ratelimit.RateLimiter`) and cut off by a per-attempt timeout. The order for one request:
+
+    breaker open? -> fail fast    budget reserved? -> else over_budget
+    then per attempt: rate limit (and any Retry-After pause) -> send under the timeout
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import openai
 
 from governance_pipeline.budget import Budget
 from governance_pipeline.endpoint import Endpoint
+from governance_pipeline.ratelimit import RateLimiter
+from governance_pipeline.retry import CallFailure, RetryPolicy, retry_after
 from governance_pipeline.settings import StructuredOutput
 
 
@@ -31,6 +38,8 @@ class CallStatus(str, Enum):
     CACHED = "cached"
     FAILED = "failed"
     OVER_BUDGET = "over_budget"
+    SUPERSEDED = "superseded"  # an answer that broke the contract, replaced by its repair
+    REPAIR_FAILED = "repair_failed"  # a repair that brought no answer; the first one stands
 
 
 @dataclass(frozen=True)
@@ -120,13 +129,28 @@ async def call_all(
     budget: Budget,
     on_result: Callable[[CallRequest, CallResult], None],
     breaker: CircuitBreaker | None = None,
+    retry: RetryPolicy | None = None,
+    limiter: RateLimiter | None = None,
 ) -> None:
     """Send every request, at most `concurrency` at once; report each result as it arrives.
 
     `on_result` runs on the event loop thread right after each call returns, so a caller can
     persist each paid response at once: a crash loses no call that was paid for.
+
+    Args:
+        client: The client; build it with `max_retries=0` when `retry` retries.
+        requests: Distinct requests, each sent at most once (plus its retries).
+        endpoint: Prices the calls.
+        concurrency: Calls in flight at once.
+        budget: Reserved before each call is sent; a call that does not fit is not sent.
+        on_result: Receives every request's result, in the order they end.
+        breaker: Shared by the run; once open, calls fail fast and retries stop.
+        retry: Attempts, backoff and per-attempt timeout; default one attempt, no timeout.
+        limiter: Requests and tokens per minute; default none.
     """
     breaker = breaker or CircuitBreaker()
+    retry = retry or RetryPolicy()
+    limiter = limiter or RateLimiter()
     gate = asyncio.Semaphore(concurrency)
 
     async def one(req: CallRequest) -> None:
@@ -145,7 +169,7 @@ async def call_all(
             if not budget.reserve(*reserved):
                 on_result(req, CallResult(req.request_hash, CallStatus.OVER_BUDGET, attempts=0))
                 return
-            result = await _call(client, req, endpoint)
+            result = await _call(client, req, endpoint, retry, limiter, breaker)
             budget.settle(reserved, (result.tokens_in + result.tokens_out, result.cost_usd))
             breaker.record(result.status is CallStatus.OK)
             on_result(req, result)
@@ -153,21 +177,44 @@ async def call_all(
     await asyncio.gather(*(one(r) for r in requests))
 
 
-async def _call(client: openai.AsyncOpenAI, req: CallRequest, endpoint: Endpoint) -> CallResult:
-    started = time.perf_counter()
-    raw = None
+async def _call(
+    client: openai.AsyncOpenAI,
+    req: CallRequest,
+    endpoint: Endpoint,
+    retry: RetryPolicy,
+    limiter: RateLimiter,
+    breaker: CircuitBreaker,
+) -> CallResult:
+    """One request, attempted until it succeeds or the policy (or the breaker) gives up."""
+    tokens = estimate_tokens(req.body)
+    attempts = 0
+    latency_ms = 0.0
+    completion: Any = None
     try:
-        raw = await client.chat.completions.with_raw_response.create(**req.body)
-        completion = raw.parse()
-    except (openai.APIError, ValueError) as exc:  # ValueError: a body that is not JSON
+        async for attempt in retry.retrying(give_up=lambda: breaker.open):
+            with attempt:
+                await limiter.acquire(tokens)
+                started = time.perf_counter()
+                raw = None
+                try:
+                    async with asyncio.timeout(retry.timeout_s):
+                        raw = await client.chat.completions.with_raw_response.create(**req.body)
+                    completion = raw.parse()
+                except CallFailure as exc:
+                    attempts += _attempts(raw, exc)
+                    latency_ms = (time.perf_counter() - started) * 1000
+                    limiter.pause(retry_after(exc) or 0.0)
+                    raise
+                attempts += _attempts(raw)
+                latency_ms = (time.perf_counter() - started) * 1000
+    except CallFailure as exc:
         return CallResult(
             req.request_hash,
             CallStatus.FAILED,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            attempts=_attempts(raw, exc),
+            latency_ms=latency_ms,
+            attempts=attempts,
             error_class=type(exc).__name__,
         )
-    latency_ms = (time.perf_counter() - started) * 1000
     usage = completion.usage
     tokens_in = usage.prompt_tokens if usage else 0
     tokens_out = usage.completion_tokens if usage else 0
@@ -180,12 +227,13 @@ async def _call(client: openai.AsyncOpenAI, req: CallRequest, endpoint: Endpoint
         tokens_out=tokens_out,
         latency_ms=latency_ms,
         cost_usd=endpoint.cost(tokens_in, tokens_out),
-        attempts=_attempts(raw),
+        attempts=attempts,
     )
 
 
 def _attempts(raw: Any, exc: BaseException | None = None) -> int:
-    """How many times the client sent the request, its own retries included.
+    """How many times the client sent the request in one of our attempts, its own retries
+    included (none when it is built with `max_retries=0`).
 
     A response knows its `retries_taken`; an error does not, but the last request the client
     sent carries the count in its `x-stainless-retry-count` header.

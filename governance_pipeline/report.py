@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from governance_pipeline.evals import ExampleCheck, ModelEval
+from governance_pipeline.sla import SlaState, SlaVerdict
 from governance_pipeline.summary import RunSummary
 
 
@@ -35,42 +36,58 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
 
     console.print(
         f"compliance rate: {shown(m.get('compliance_rate'), '.1%')}   "
-        f"error rate: {shown(m.get('error_rate'), '.1%')}   "
-        f"p95 latency: {shown(m.get('latency_p95_ms'), ',.0f')} ms   "
-        f"cost per 1k rows: ${shown(m.get('cost_per_1k_rows_usd'), '.4f')}"
+        f"error rate: {shown(m.get('error_rate'), '.1%')}   latency p50/p95/p99: "
+        + "/".join(shown(m.get(f"latency_{q}_ms"), ",.0f") for q in ("p50", "p95", "p99"))
+        + f" ms   cost per 1k rows: ${shown(m.get('cost_per_1k_rows_usd'), '.4f')}"
     )
     console.print(
         f"calls: {s.calls_made} made, {s.cache_hits} served from cache   tokens: "
         f"{s.tokens_in:,} in, {s.tokens_out:,} out   cost: ${s.cost_usd:.4f}"
     )
-    slas = Table(title="SLAs", title_justify="left")
-    for col in ("sla", "level", "promised", "measured", "sample", "verdict"):
-        slas.add_column(col)
-    for v in s.slas:
-        sign = ">=" if v.bound == "min" else "<="
-        measured = "n/a" if v.measured is None else f"{v.measured:.4g}"
-        verdict = (
-            "[green]held[/green]"
-            if v.passed
-            else (
-                "[red]BREACHED[/red]"
-                if v.severity.value == "ERROR"
-                else "[yellow]breached[/yellow]"
-            )
+    console.print(sla_table(s.slas))
+    if s.blocked_by:
+        console.print(
+            "[red]publication blocked[/red] by "
+            + ", ".join(v.sla_id for v in s.blocked_by)
+            + f": {s.by_disposition.get('withheld', 0)} compliant row(s) withheld; "
+            "the published table keeps its previous rows"
         )
-        slas.add_row(
-            v.sla_id,
-            f"{v.level} ({v.severity.value})",
-            f"{v.metric} {sign} {v.threshold:g}",
-            measured,
-            str(v.sample_size),
-            verdict,
-        )
-    console.print(slas)
     console.print(
         f"Look next: the tables in {db_path} (schema {s.job}: row_ledger, output_quarantine, "
         "llm_call), or `govern ui` for the asset graph, checks and run log."
     )
+
+
+def sla_table(verdicts: list[SlaVerdict]) -> Table:
+    """The SLA report: promised, measured, breached or not, error budget left."""
+    table = Table(title="SLAs", title_justify="left")
+    for col in ("sla", "level", "promised", "measured", "sample", "verdict", "budget left"):
+        table.add_column(col, justify="right" if col in ("sample", "budget left") else "left")
+    for v in verdicts:
+        measured = "n/a" if v.measured is None else f"{v.measured:.4g}"
+        if v.confidence is not None and v.held_to is not None:
+            measured += f" (bound {v.held_to:.3g})"
+        verdict = {
+            SlaState.HELD: "[green]held[/green]",
+            SlaState.NO_DATA: "[green]held[/green] (no data)",
+            SlaState.INSUFFICIENT_SAMPLE: f"not declared (n < {v.min_sample})",
+            SlaState.BREACHED: "[red]BREACHED[/red]"
+            if v.severity.value == "ERROR"
+            else "[yellow]breached[/yellow]",
+        }[v.state]
+        if v.blocking and v.state is SlaState.BREACHED:
+            verdict += " [red](blocks)[/red]"
+        budget = "n/a" if v.budget_left is None else f"{v.budget_left:.0%}"
+        table.add_row(
+            v.sla_id,
+            f"{v.level} ({v.severity.value})",
+            v.promised,
+            measured,
+            str(v.sample_size),
+            verdict,
+            budget,
+        )
+    return table
 
 
 def render_example_checks(checks: list[ExampleCheck], console: Console) -> None:

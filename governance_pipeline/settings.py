@@ -6,7 +6,7 @@ import os
 from enum import Enum
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +24,15 @@ class StructuredOutput(str, Enum):
     JSON_SCHEMA = "json_schema"
     JSON_OBJECT_SCHEMA = "json_object_schema"
     NONE = "none"
+
+
+class ModelPrice(BaseModel):
+    """What a model costs, in US dollars per 1,000 tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0, description="Price of 1,000 input (prompt) tokens.")
+    output: float = Field(ge=0, description="Price of 1,000 output (completion) tokens.")
 
 
 class Settings(BaseSettings):
@@ -51,14 +60,39 @@ class Settings(BaseSettings):
         description="Endpoint capability for JSON output; default json_schema for a configured "
         "endpoint and json_object_schema for the embedded model.",
     )
-    price_per_1k_input_usd: float = Field(0.00015, ge=0, description="Price of 1,000 input tokens.")
+    price_per_1k_input_usd: float = Field(
+        0.00015, ge=0, description="Price of 1,000 input tokens of a model not in `prices`."
+    )
     price_per_1k_output_usd: float = Field(
-        0.0006, ge=0, description="Price of 1,000 output tokens."
+        0.0006, ge=0, description="Price of 1,000 output tokens of a model not in `prices`."
+    )
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict,
+        description='Price table, JSON: {"gpt-4o-mini": {"input": 0.00015, "output": 0.0006}}, '
+        "US dollars per 1,000 tokens; models not in it take the two flat prices above.",
+    )
+    batch_price_factor: float = Field(
+        0.5, ge=0, le=1, description="Share of the price a Batch API call costs (OpenAI: half)."
+    )
+    requests_per_minute: int | None = Field(
+        None, gt=0, description="The endpoint's request rate limit; a spec may only lower it."
+    )
+    tokens_per_minute: int | None = Field(
+        None, gt=0, description="The endpoint's token rate limit; a spec may only lower it."
+    )
+    batch_poll_s: float = Field(
+        30.0, gt=0, description="Seconds between polls of a running Batch API job."
     )
     local_model_port: int = Field(8765, gt=0, lt=65536, description="Port of the embedded model.")
     alert_webhook_url: SecretStr | None = Field(
         None, description="URL that receives a JSON POST for every alert."
     )
+
+    def price_of(self, model: str) -> ModelPrice:
+        """The price of `model`: its entry in `prices`, else the two flat prices."""
+        if model in self.prices:
+            return self.prices[model]
+        return ModelPrice(input=self.price_per_1k_input_usd, output=self.price_per_1k_output_usd)
 
     @property
     def uses_local_model(self) -> bool:

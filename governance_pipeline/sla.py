@@ -1,30 +1,61 @@
-"""Run metrics and SLA verdicts: the run held against the promises of its spec."""
+"""SLA verdicts: the run held against the promises of its spec, as a vendor's SLA report reads.
+
+Each SLA names a metric, a bound (`min` or `max`) and a window. Its verdict says what was
+promised, what was measured (and, for a rate held at a `confidence`, the Wilson bound that was
+compared), how many rows, calls or runs it rests on, and the state:
+
+    held                 the promise was kept
+    breached             it was not
+    no_data              nothing to measure yet (no calls, no published rows): not a breach
+    insufficient_sample  it looks breached, but on fewer than `min_sample`: not declared
+
+and the error budget left: the share of the allowed shortfall not yet used (100% untouched,
+0% used up, negative overspent), of the figure held to the promise (the Wilson bound, if any).
+For a `max` bound it is the headroom `1 - measured/max`; for a rate with a `min` bound,
+`1 - (1 - measured) / (1 - min)`.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from governance_pipeline.spec import Metric, ResolvedSpec, Severity, severity_of
+from governance_pipeline import metrics
+from governance_pipeline.metrics import Measurement
+from governance_pipeline.spec import ResolvedSpec, Severity, Sla, severity_of
 from governance_pipeline.stages import current_run, now
 from governance_pipeline.store import replace_rows
 
+_COLUMNS = {
+    "window": "VARCHAR",
+    "state": "VARCHAR",
+    "held_to": "DOUBLE",
+    "confidence": "DOUBLE",
+    "min_sample": "BIGINT",
+    "budget_left": "DOUBLE",
+    "blocking": "BOOLEAN",
+}
+"""Columns of `sla_result` added to the store's base DDL (created on first evaluation)."""
 
-@dataclass(frozen=True)
-class Measurement:
-    """A metric's value over a run, and how many rows or calls it rests on."""
 
-    value: float | None
-    sample_size: int
+class SlaState(str, Enum):
+    """The state of one SLA after a run."""
+
+    HELD = "held"
+    BREACHED = "breached"
+    NO_DATA = "no_data"
+    INSUFFICIENT_SAMPLE = "insufficient_sample"
 
 
 @dataclass(frozen=True)
 class SlaVerdict:
-    """One SLA: promised, measured, held or breached."""
+    """One SLA: promised, measured, held or breached, and the error budget left."""
 
     sla_id: str
     metric: str
@@ -36,87 +67,137 @@ class SlaVerdict:
     sample_size: int
     passed: bool
     description: str
+    window: str = "run"
+    state: SlaState = SlaState.HELD
+    held_to: float | None = None
+    confidence: float | None = None
+    min_sample: int = 0
+    budget_left: float | None = None
+    blocking: bool = False
+
+    @property
+    def promised(self) -> str:
+        """The promise, e.g. `compliance_rate >= 0.9 over run`."""
+        sign = ">=" if self.bound == "min" else "<="
+        return f"{self.metric} {sign} {self.threshold:g} over {self.window}"
 
     def summary(self) -> str:
         """The verdict in one line, as a vendor's SLA report would put it."""
-        sign = ">=" if self.bound == "min" else "<="
         shown = "n/a" if self.measured is None else f"{self.measured:.4g}"
-        state = "held" if self.passed else "BREACHED"
-        note = " (no sample yet)" if self.measured is None else ""
+        if self.confidence is not None and self.held_to is not None:
+            side = "lower" if self.bound == "min" else "upper"
+            shown += f" (Wilson {side} bound {self.held_to:.4g} at {self.confidence:.0%})"
+        state = {
+            SlaState.HELD: "held",
+            SlaState.BREACHED: "BREACHED" + (", publication blocked" if self.blocking else ""),
+            SlaState.NO_DATA: "held (no sample yet)",
+            SlaState.INSUFFICIENT_SAMPLE: f"not declared (sample under {self.min_sample})",
+        }[self.state]
+        budget = "" if self.budget_left is None else f", error budget left {self.budget_left:.0%}"
         return (
-            f"{self.sla_id}: {self.metric} {sign} {self.threshold:g}, measured {shown} over "
-            f"{self.sample_size}: {state}{note}"
+            f"{self.sla_id}: {self.promised}, measured {shown} over {self.sample_size}: "
+            f"{state}{budget}"
         )
 
 
-def measure(con: duckdb.DuckDBPyConnection, schema: str, run_id: str) -> dict[Metric, Measurement]:
-    """Compute every metric of a run from its ledger and calls."""
-    ledger = dict(
-        con.execute(
-            f"SELECT disposition, count(*) FROM {schema}.row_ledger WHERE run_id = ? GROUP BY 1",
-            [run_id],
-        ).fetchall()
+_FIELDS = list(SlaVerdict.__dataclass_fields__)
+
+
+def judge(sla: Sla, m: Measurement, window: str) -> SlaVerdict:
+    """Hold one measurement to one SLA."""
+    bound, threshold = ("min", sla.min) if sla.min is not None else ("max", sla.max)
+    assert threshold is not None
+    held_to = m.value
+    if m.value is not None and sla.confidence is not None:
+        low, high = metrics.wilson(m.value * m.sample_size, m.sample_size, sla.confidence)
+        held_to = low if bound == "min" else high
+    if held_to is None:
+        state = SlaState.NO_DATA
+    elif (held_to >= threshold) if bound == "min" else (held_to <= threshold):
+        state = SlaState.HELD
+    elif m.sample_size < sla.min_sample:
+        state = SlaState.INSUFFICIENT_SAMPLE
+    else:
+        state = SlaState.BREACHED
+    return SlaVerdict(
+        sla.id,
+        sla.metric.value,
+        sla.level.value,
+        severity_of(sla.level),
+        bound,
+        threshold,
+        m.value,
+        m.sample_size,
+        state is not SlaState.BREACHED,
+        sla.description,
+        window,
+        state,
+        held_to,
+        sla.confidence,
+        sla.min_sample,
+        budget_left(sla, bound, threshold, held_to),
+        sla.blocking,
     )
-    rows = sum(ledger.values())
-    answered = ledger.get("enriched", 0) + ledger.get("output_quarantined", 0)
-    called = answered + ledger.get("call_failed", 0)
-    p95, cost, timed = con.execute(
-        f"SELECT quantile_cont(latency_ms, 0.95) FILTER (WHERE status IN ('ok', 'cached')), "
-        f"sum(cost_usd), count(*) FILTER (WHERE status IN ('ok', 'cached')) "
-        f"FROM {schema}.llm_call WHERE run_id = ?",
-        [run_id],
-    ).fetchone()  # type: ignore[misc]
-    return {
-        Metric.COMPLIANCE_RATE: Measurement(
-            ledger.get("enriched", 0) / answered if answered else None, answered
-        ),
-        Metric.ERROR_RATE: Measurement(
-            ledger.get("call_failed", 0) / called if called else None, called
-        ),
-        Metric.LATENCY_P95_MS: Measurement(p95, int(timed or 0)),
-        Metric.COST_PER_1K_ROWS_USD: Measurement(
-            (cost or 0.0) / rows * 1000 if rows else None, rows
-        ),
-    }
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> list[SlaVerdict]:
-    """Hold the current run against every SLA of the spec; write `sla_result`; close the run."""
+def budget_left(sla: Sla, bound: str, threshold: float, measured: float | None) -> float | None:
+    """Share of the error budget not yet used; None when it has no meaning."""
+    if measured is None:
+        return None
+    if bound == "max":
+        return 1 - measured / threshold if threshold > 0 else (1.0 if measured <= 0 else None)
+    if sla.metric.is_rate:
+        allowed = 1 - threshold
+        return 1 - (1 - measured) / allowed if allowed > 0 else (1.0 if measured >= 1 else None)
+    return (measured - threshold) / threshold if threshold > 0 else None
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, scheduled_at: datetime | None = None
+) -> list[SlaVerdict]:
+    """Hold the current run against every SLA of the spec; write `sla_result`; close the run.
+
+    Args:
+        scheduled_at: The schedule tick that launched the run, if a schedule did.
+    """
     schema = spec.job.job
     run_id = current_run(con, schema)
-    measured = measure(con, schema, run_id)
+    con.execute(
+        "UPDATE governance.run SET summary = ? WHERE run_id = ?",
+        [json.dumps({"scheduled_at": scheduled_at.isoformat() if scheduled_at else None}), run_id],
+    )
+    measured: dict[str, dict[Any, Measurement]] = {}
     verdicts = []
+    at = now()
     for resolved in spec.slas:
         sla = resolved.item
-        m = measured[sla.metric]
-        bound, threshold = ("min", sla.min) if sla.min is not None else ("max", sla.max)
-        assert threshold is not None
-        passed = m.value is None or (
-            m.value >= threshold if bound == "min" else m.value <= threshold
-        )
-        verdicts.append(
-            SlaVerdict(
-                sla.id,
-                sla.metric.value,
-                sla.level.value,
-                severity_of(sla.level),
-                bound,
-                threshold,
-                m.value,
-                m.sample_size,
-                passed,
-                sla.description,
-            )
-        )
-    frame = pd.DataFrame([{**asdict(v), "severity": v.severity.value} for v in verdicts])
-    frame["run_id"], frame["spec_hash"], frame["measured_at"] = run_id, spec.spec_hash, now()
+        label = metrics.window_label(sla.window)
+        if label not in measured:
+            runs = metrics.window_runs(con, schema, run_id, sla.window)
+            measured[label] = metrics.measure(con, schema, runs, at)
+        verdicts.append(judge(sla, measured[label][sla.metric], label))
+    for name, kind in _COLUMNS.items():
+        con.execute(f'ALTER TABLE {schema}.sla_result ADD COLUMN IF NOT EXISTS "{name}" {kind}')
+    frame = pd.DataFrame(
+        [{**asdict(v), "severity": v.severity.value, "state": v.state.value} for v in verdicts],
+        columns=_FIELDS,
+    )
+    frame["run_id"], frame["spec_hash"], frame["measured_at"] = run_id, spec.spec_hash, at
     replace_rows(con, f"{schema}.sla_result", frame, run_id=run_id)
+    blocked = [v.sla_id for v in verdicts if v.blocking and v.state is SlaState.BREACHED]
+    status = "blocked" if blocked else "breached" if any(not v.passed for v in verdicts) else "held"
     con.execute(
         "UPDATE governance.run SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
         [
             now(),
-            "breached" if any(not v.passed for v in verdicts) else "held",
-            json.dumps({"slas": [v.summary() for v in verdicts]}),
+            status,
+            json.dumps(
+                {
+                    "scheduled_at": scheduled_at.isoformat() if scheduled_at else None,
+                    "blocked_by": blocked,
+                    "slas": [v.summary() for v in verdicts],
+                }
+            ),
             run_id,
         ],
     )
@@ -124,22 +205,58 @@ def evaluate(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> list[SlaVerd
 
 
 def verdicts_of(con: duckdb.DuckDBPyConnection, schema: str, run_id: str) -> list[SlaVerdict]:
-    """The SLA verdicts a run recorded."""
+    """The SLA verdicts a run recorded (runs recorded before windows existed read as `run`)."""
+    names = _FIELDS
+    present = set(con.execute(f"SELECT * FROM {schema}.sla_result LIMIT 0").df().columns)
+    select = ", ".join(f'"{n}"' if n in present else f"NULL AS {n}" for n in names)
     rows = con.execute(
-        f"SELECT sla_id, metric, level, severity, bound, threshold, measured, sample_size, "
-        f"passed, description FROM {schema}.sla_result WHERE run_id = ? ORDER BY sla_id",
-        [run_id],
+        f"SELECT {select} FROM {schema}.sla_result WHERE run_id = ? ORDER BY sla_id", [run_id]
     ).fetchall()
-    return [SlaVerdict(r[0], r[1], r[2], Severity(r[3]), *r[4:]) for r in rows]
+    verdicts = []
+    for row in rows:
+        r = dict(zip(names, row, strict=True))
+        r["severity"] = Severity(r["severity"])
+        r["state"] = SlaState(r["state"] or ("held" if r["passed"] else "breached"))
+        r["window"] = r["window"] or "run"
+        r["min_sample"] = r["min_sample"] or 0
+        r["blocking"] = bool(r["blocking"])
+        verdicts.append(SlaVerdict(**r))
+    return verdicts
 
 
 def as_metadata(v: SlaVerdict) -> dict[str, Any]:
     """The figures of a verdict for Dagster metadata and alerts."""
     return {
         "metric": v.metric,
+        "promised": v.promised,
         "bound": v.bound,
         "threshold": v.threshold,
+        "window": v.window,
         "measured": v.measured,
+        "held_to": v.held_to,
         "sample_size": v.sample_size,
+        "min_sample": v.min_sample,
+        "state": v.state.value,
+        "error_budget_left": v.budget_left,
         "level": v.level,
+        "blocking": v.blocking,
     }
+
+
+def as_markdown(verdicts: list[SlaVerdict]) -> str:
+    """The SLA report as a Markdown table, for Dagster metadata."""
+    lines = [
+        "| SLA | level | promised | measured | sample | verdict | error budget left |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for v in verdicts:
+        measured = "n/a" if v.measured is None else f"{v.measured:.4g}"
+        if v.confidence is not None and v.held_to is not None:
+            measured += f" (bound {v.held_to:.4g})"
+        budget = "n/a" if v.budget_left is None else f"{v.budget_left:.0%}"
+        verdict = v.state.value.upper() if v.state is SlaState.BREACHED else v.state.value
+        lines.append(
+            f"| {v.sla_id} | {v.level} ({v.severity.value}) | {v.promised} | {measured} | "
+            f"{v.sample_size} | {verdict}{' (blocking)' if v.blocking else ''} | {budget} |"
+        )
+    return "\n".join(lines)

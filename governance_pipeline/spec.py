@@ -16,8 +16,10 @@ from typing import Any, Generic, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from governance_pipeline.alerting.config import AlertsConfig
 from governance_pipeline.errors import SpecError
 from governance_pipeline.redaction import Entity
+from governance_pipeline.redaction.operators import Operator
 from governance_pipeline.rules import Rule
 from governance_pipeline.yaml_lines import Loc, line_of, load_with_lines
 
@@ -65,6 +67,24 @@ class Column(_Model):
     max_length: int | None = Field(None, gt=0, description="Maximum length of the text.")
     allowed: list[str] | None = Field(None, description="The value must be one of these.")
     pattern: str | None = Field(None, description="Regular expression the value must match.")
+    min: float | None = Field(None, description="Smallest value allowed (integer and float).")
+    max: float | None = Field(None, description="Largest value allowed (integer and float).")
+    max_age_hours: float | None = Field(
+        None,
+        gt=0,
+        description="Freshness of a timestamp column: the newest value must be at most this "
+        "many hours old, or the run stops.",
+    )
+
+    @model_validator(mode="after")
+    def _rules_fit_the_type(self) -> Column:
+        if (self.min is not None or self.max is not None) and self.type not in ("integer", "float"):
+            raise ValueError(f"min and max need type integer or float, not type={self.type!r}")
+        if self.max_age_hours is not None and self.type != "timestamp":
+            raise ValueError(f"max_age_hours needs type timestamp, not type={self.type!r}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min={self.min} is greater than max={self.max}")
+        return self
 
 
 class Source(_Model):
@@ -74,6 +94,11 @@ class Source(_Model):
     key: str = Field(description="Column that identifies a row; carried through every stage.")
     columns: dict[str, Column] = Field(description="Columns the job reads, with expectations.")
     min_rows: int = Field(1, ge=0, description="Fewer rows than this stops the run.")
+    allow_new_columns: bool = Field(
+        False,
+        description="A column the spec does not list is fine; otherwise it is schema drift and "
+        "stops the run, as a missing column always does.",
+    )
 
     @model_validator(mode="after")
     def _key_is_a_column(self) -> Source:
@@ -95,6 +120,23 @@ class Redaction(_Model):
         default_factory=list,
         description="Columns holding a person's name; its occurrences become <NAME_n>.",
     )
+    operators: list[Operator] = Field(
+        default_factory=list,
+        description="Per column and entity: placeholder, mask, hash, tokenize or drop; the "
+        "first that matches applies, a placeholder otherwise.",
+    )
+
+    @model_validator(mode="after")
+    def _operators_name_scanned_columns(self) -> Redaction:
+        for i, op in enumerate(self.operators):
+            always_dropped = op.type == "drop" and not op.entities
+            unknown = [c for c in op.columns if c not in self.columns]
+            if unknown and not always_dropped:
+                raise ValueError(
+                    f"operators[{i}] names column(s) {', '.join(unknown)}, which redaction.columns "
+                    f"does not scan; valid: {', '.join(self.columns)}"
+                )
+        return self
 
 
 class ModelParams(_Model):
@@ -291,6 +333,9 @@ class JobSpec(BaseSpec):
     output: dict[str, OutputField] = Field(description="The fields of the model's JSON output.")
     budget: Budget = Field(default_factory=Budget, description="Caps per run.")
     examples: list[Example] = Field(default_factory=list, description="Worked examples.")
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig, description="Where failed checks and runs are alerted."
+    )
     name: str = Field("", description="Human-readable title of the job.")
 
 

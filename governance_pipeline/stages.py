@@ -8,18 +8,16 @@ here imports Dagster.
 
 from __future__ import annotations
 
-import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
-from governance_pipeline import expectations, llm, names, prompts
+from governance_pipeline import expectations, llm, model_input, prompts, validation
 from governance_pipeline.endpoint import Endpoint
 from governance_pipeline.errors import SpecError, StoreError
-from governance_pipeline.redaction import Redactor
 from governance_pipeline.spec import ResolvedSpec
 from governance_pipeline.store import (
     column_types,
@@ -65,6 +63,14 @@ def validate_input(
             line=spec.line_of(("source", "table")),
         )
     types = column_types(con, src.table)
+    if src.key not in types:
+        raise SpecError(
+            f"schema drift: the key column {src.key} is missing from {src.table} (it has "
+            f"{', '.join(types)}); no row can be told apart, so nothing is validated",
+            file=spec.path,
+            field="source.key",
+            line=spec.line_of(("source", "key")),
+        )
     ensure_job_schema(con, job, types.get(src.key, "VARCHAR"))
     con.execute(
         "INSERT OR REPLACE INTO governance.spec_version (spec_hash, job, resolved) "
@@ -77,10 +83,8 @@ def validate_input(
         "status) VALUES (?, ?, ?, ?, ?, 'running')",
         [run_id, job.job, spec.spec_hash, endpoint.describe(), now()],
     )
-    text_cols = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in types)
-    rows = con.execute(f"SELECT {text_cols} FROM {src.table}").df()
     suite = expectations.compile_suite(job)
-    verdicts = expectations.validate(rows, suite, src.key)
+    verdicts = validation.validate_table(con, src.table, suite, src.key)
     bad = frame(
         ["run_id", src.key, "expectations", "reason", "quarantined_at"],
         {
@@ -104,11 +108,12 @@ def validate_input(
     passed = con.execute(f"SELECT count(*) FROM {job.job}.validated_input").fetchone()[0]  # type: ignore[index]
     by_rule = Counter(i for ids in verdicts.failed_by_key.values() for i in ids)
     return {
-        "rows_in": len(rows),
+        "rows_in": verdicts.evaluated,
         "validated": int(passed),
         "quarantined": len(bad),
         "quarantined_by_rule": dict(by_rule),
         "batch_failures": verdicts.batch_failures,
+        "batch_message": verdicts.batch_message(suite),
     }
 
 
@@ -118,43 +123,10 @@ def validate_input(
 def build_model_input(
     con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, endpoint: Endpoint
 ) -> dict[str, Any]:
-    """Redact the batch, assemble each row's prompt, and record its request hash."""
-    job = spec.job
-    run_id = current_run(con, job.job)
-    key = job.source.key
-    wanted = dict.fromkeys([key, *job.model.prompt_columns, *job.redaction.known_values])
-    select = ", ".join(f'"{c}"' for c in wanted)
-    rows = con.execute(f"SELECT {select} FROM {job.job}.validated_input ORDER BY {key}").fetchall()
-    redactor = Redactor(job.redaction.entities)
-    redact_cols = set(job.redaction.columns)
-    prompts.output_schema(spec)
-    out: dict[str, list[Any]] = defaultdict(list)
-    totals: Counter[str] = Counter()
-    for values in rows:
-        row = dict(zip(wanted, values, strict=True))
-        data = {c: row[c] for c in job.model.prompt_columns}
-        # entities first: an email is replaced whole before a name inside it could split it
-        redacted, counts = redactor.redact_row({c: data[c] for c in redact_cols & set(data)})
-        data.update(redacted)
-        pattern = names.name_pattern(row[c] for c in job.redaction.known_values)
-        for col in redact_cols & set(data):
-            data[col], n = names.redact_names(data[col], pattern)
-            if n:
-                counts["NAME"] += n
-        body = request_body(spec, endpoint, data)
-        out[key].append(row[key])
-        out["data"].append(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))
-        out["redactions"].append(json.dumps(dict(sorted(counts.items()))))
-        out["request_hash"].append(llm.request_hash(body))
-        totals.update(counts)
-    inputs = frame(
-        ["run_id", key, "data", "redactions", "request_hash", "spec_hash"],
-        out,
-        run_id=run_id,
-        spec_hash=spec.spec_hash,
-    )
-    replace_rows(con, f"{job.job}.model_input", inputs)
-    return {"rows": len(inputs), "redactions": dict(totals), "endpoint": endpoint.describe()}
+    """Redact the batch, assemble each row's prompt, and record its request hash (in chunks,
+    across processes for large tables: see `model_input`)."""
+    figures = model_input.build(con, spec, endpoint, current_run(con, spec.job.job))
+    return figures | {"endpoint": endpoint.describe()}
 
 
 def request_body(spec: ResolvedSpec, endpoint: Endpoint, data: dict[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from governance_pipeline import metrics
 from governance_pipeline import sla as sla_module
-from governance_pipeline.sla import SlaVerdict
+from governance_pipeline.sla import SlaState, SlaVerdict
 
 
 @dataclass
@@ -32,6 +33,11 @@ class RunSummary:
     def breached(self) -> list[SlaVerdict]:
         """SLAs the run did not hold."""
         return [v for v in self.slas if not v.passed]
+
+    @property
+    def blocked_by(self) -> list[SlaVerdict]:
+        """Blocking SLAs the run breached: its outputs were withheld, not published."""
+        return [v for v in self.slas if v.blocking and v.state is SlaState.BREACHED]
 
 
 def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSummary:
@@ -67,5 +73,6 @@ def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSumma
     summary.calls_made, summary.cache_hits = int(made or 0), int(hits or 0)
     summary.cost_usd = float(cost or 0.0)
     summary.slas = sla_module.verdicts_of(con, job, run_id)
-    summary.metrics = {m.value: v.value for m, v in sla_module.measure(con, job, run_id).items()}
+    measured = metrics.measure(con, job, [run_id])
+    summary.metrics = {m.value: v.value for m, v in measured.items()}
     return summary

@@ -11,7 +11,18 @@ and the fake answers like the far end would, including its failures.
 Endpoints:
     GET  /v1/models             a list holding the one model (``model``)
     POST /v1/chat/completions   a ChatCompletion whose content is ``responder(request_body)``
+    POST /v1/files              upload (multipart), kept in ``files`` by id
+    GET  /v1/files/{id}[/content]  the file object, or its bytes
+    POST /v1/batches            a Batch over an uploaded JSONL file, kept in ``batches`` by id
+    GET  /v1/batches/{id}       the Batch; see "Batches" below
     anything else               404 with an OpenAI-shaped error body
+
+Batches: a new batch is ``validating``; each retrieval after that shows ``in_progress`` until
+``batch_polls`` retrievals have been seen, then the batch runs at once and is ``completed``,
+with an output file (200 lines) and, if any line failed, an error file. Each line is answered
+by ``responder`` and draws a fault like a chat request does (``schedule``, then ``faults``): a
+"429" line fails with status 429, any other fault kind fails with status 500. Bodies of the
+lines run are appended to ``batch_requests``; ``calls`` counts chat completions only.
 
 Faults, decided per chat-completion request (``calls`` counts faulted requests too):
     "429"        429 + OpenAI-shaped error; ``Retry-After`` header when ``retry_after`` is set
@@ -35,10 +46,17 @@ Which fault (if any) hits a request:
 A responder that raises (or returns a non-str) gets a 500 with ``x-should-retry: false`` so the
 client does not retry a bug in the test; the exception is kept in ``server_errors``.
 Streaming (``stream: true``) is not supported and gets a 400.
+
+Run alone (``python -m tests.fake_openai --latency 0.05``) it serves until killed and prints
+its base URL on the first line of stdout: for benchmarks that keep the server out of the
+measured process.
 """
 
 from __future__ import annotations
 
+import argparse
+import email.parser
+import email.policy
 import json
 import math
 import random
@@ -107,6 +125,7 @@ def _error_body(message: str, type_: str, code: str | None) -> dict:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # listen backlog: the default 5 resets connections opened together
     fake: FakeOpenAI
 
     def handle_error(self, request: Any, client_address: Any) -> None:  # no traceback on stderr
@@ -198,6 +217,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"object": "list", "data": [fake._model_card()]})
         elif path == f"/v1/models/{fake.model}":
             self._send_json(200, fake._model_card())
+        elif path.startswith("/v1/files/") and path.endswith("/content"):
+            file = fake.files.get(path.split("/")[3])
+            if file is None:
+                return self._not_found("file", path)
+            self._send_raw(200, file["content"])
+        elif path.startswith("/v1/files/"):
+            file = fake.files.get(path.split("/")[3])
+            if file is None:
+                return self._not_found("file", path)
+            self._send_json(200, {k: v for k, v in file.items() if k != "content"})
+        elif path.startswith("/v1/batches/"):
+            batch = fake._poll_batch(path.split("/")[3])
+            if batch is None:
+                return self._not_found("batch", path)
+            self._send_json(200, batch)
         else:
             self._send_error(
                 404, f"Unknown request URL: GET {path}.", "invalid_request_error", "unknown_url"
@@ -207,6 +241,12 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         path = self.path.split("?", 1)[0].rstrip("/")
         raw = self._read_body()
+        if path in ("/v1/files", "/v1/batches"):
+            if self._down():
+                return
+            if path == "/v1/files":
+                return self._upload(raw)
+            return self._create_batch(raw)
         if path != "/v1/chat/completions":
             if not self._down():
                 self._send_error(
@@ -293,6 +333,55 @@ class _Handler(BaseHTTPRequestHandler):
             )
         self._send_json(200, fake._completion(body, content))
 
+    # --- files and batches ----------------------------------------------------------------
+
+    def _not_found(self, what: str, path: str) -> None:
+        self._send_error(404, f"No such {what}: {path}", "invalid_request_error", "not_found")
+
+    def _upload(self, raw: bytes) -> None:
+        """POST /v1/files: a multipart form with ``purpose`` and ``file``."""
+        header = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
+        form = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(header + raw)
+        fields: dict[str, tuple[str | None, bytes]] = {}
+        for part in form.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str) and isinstance(payload, bytes):
+                fields[name] = (part.get_filename(), payload)
+        if "file" not in fields or "purpose" not in fields:
+            return self._send_error(
+                400,
+                "Expected multipart fields 'file' and 'purpose'.",
+                "invalid_request_error",
+                None,
+            )
+        filename, content = fields["file"]
+        purpose = fields["purpose"][1].decode()
+        self._send_json(200, self.server.fake._add_file(filename or "upload", purpose, content))
+
+    def _create_batch(self, raw: bytes) -> None:
+        """POST /v1/batches: a batch over an uploaded file of chat-completion requests."""
+        fake = self.server.fake
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = {}
+        if body.get("input_file_id") not in fake.files:
+            return self._send_error(
+                400,
+                f"Invalid input_file_id {body.get('input_file_id')!r}: upload it first.",
+                "invalid_request_error",
+                "invalid_file",
+            )
+        if body.get("endpoint") != "/v1/chat/completions":
+            return self._send_error(
+                400,
+                "FakeOpenAI batches support endpoint /v1/chat/completions only.",
+                "invalid_request_error",
+                "unsupported_endpoint",
+            )
+        self._send_json(200, fake._add_batch(body))
+
 
 class FakeOpenAI:
     """An OpenAI-compatible server on 127.0.0.1 (random port) that runs in a daemon thread."""
@@ -307,6 +396,7 @@ class FakeOpenAI:
         model: str = "fake-model",
         schedule: Sequence[str | Fault | None] | None = None,
         hang_seconds: float = 30.0,
+        batch_polls: int = 1,
     ) -> None:
         self.responder: Responder = responder or _default_responder
         self.latency = latency
@@ -315,6 +405,10 @@ class FakeOpenAI:
         self.model = model
         self.schedule: list[Fault | None] = [self._as_fault(s) for s in (schedule or ())]
         self.hang_seconds = hang_seconds
+        self.batch_polls = batch_polls
+        self.files: dict[str, dict[str, Any]] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_requests: list[dict] = []
         self.down: bool = False
         self.base_url: str = ""
         self.requests: list[dict] = []
@@ -436,6 +530,104 @@ class FakeOpenAI:
     def _model_card(self) -> dict:
         return {"id": self.model, "object": "model", "created": self._created, "owned_by": "fake"}
 
+    def _add_file(self, filename: str, purpose: str, content: bytes) -> dict[str, Any]:
+        file = {
+            "id": f"file-{uuid.uuid4().hex[:24]}",
+            "object": "file",
+            "bytes": len(content),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+            "content": content,
+        }
+        with self._lock:
+            self.files[file["id"]] = file
+        return {k: v for k, v in file.items() if k != "content"}
+
+    def _add_batch(self, body: dict) -> dict[str, Any]:
+        batch = {
+            "id": f"batch_{uuid.uuid4().hex[:24]}",
+            "object": "batch",
+            "endpoint": body["endpoint"],
+            "input_file_id": body["input_file_id"],
+            "completion_window": body.get("completion_window", "24h"),
+            "status": "validating",
+            "created_at": int(time.time()),
+            "metadata": body.get("metadata"),
+            "output_file_id": None,
+            "error_file_id": None,
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "_polls": 0,
+        }
+        with self._lock:
+            self.batches[batch["id"]] = batch
+        return {k: v for k, v in batch.items() if not k.startswith("_")}
+
+    def _poll_batch(self, batch_id: str) -> dict[str, Any] | None:
+        """The batch as a retrieval sees it, advancing it (see the module docstring)."""
+        with self._lock:
+            batch = self.batches.get(batch_id)
+            if batch is None:
+                return None
+            if batch["status"] in ("validating", "in_progress"):
+                batch["_polls"] += 1
+                batch["status"] = "in_progress"
+                run = batch["_polls"] > self.batch_polls
+            else:
+                run = False
+        if run:
+            self._run_batch(batch)
+        return {k: v for k, v in batch.items() if not k.startswith("_")}
+
+    def _run_batch(self, batch: dict[str, Any]) -> None:
+        lines = self.files[batch["input_file_id"]]["content"].decode().splitlines()
+        outputs, errors = [], []
+        for line in filter(str.strip, lines):
+            request = json.loads(line)
+            body = request.get("body") or {}
+            with self._lock:
+                self.batch_requests.append(body)
+            fault = self._next_fault()
+            answer = {"id": f"batch_req_{uuid.uuid4().hex[:24]}", "custom_id": request["custom_id"]}
+            content: object = None
+            if fault is None:
+                try:
+                    content = self.responder(body)
+                except Exception as exc:  # a bug in the test's responder: surface it
+                    self._record_error(exc)
+                    content = None
+            if fault is None and isinstance(content, str):
+                response = {"status_code": 200, "body": self._completion(body, content)}
+                outputs.append({**answer, "response": response, "error": None})
+                continue
+            status = 429 if fault is not None and fault.kind == "429" else 500
+            error = _error_body("Injected by FakeOpenAI.", "server_error", str(status))
+            errors.append({**answer, "response": {"status_code": status, "body": error}})
+        with self._lock:
+            for name, rows in (("output_file_id", outputs), ("error_file_id", errors)):
+                if rows:
+                    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+                    file_id = f"file-{uuid.uuid4().hex[:24]}"
+                    self.files[file_id] = {
+                        "id": file_id,
+                        "object": "file",
+                        "bytes": len(data),
+                        "created_at": int(time.time()),
+                        "filename": f"{batch['id']}_{name}.jsonl",
+                        "purpose": "batch_output",
+                        "status": "processed",
+                        "content": data,
+                    }
+                    batch[name] = file_id
+            batch["request_counts"] = {
+                "total": len(outputs) + len(errors),
+                "completed": len(outputs),
+                "failed": len(errors),
+            }
+            batch["status"] = "completed"
+            batch["completed_at"] = int(time.time())
+
     def _completion(self, body: dict, content: str) -> dict:
         prompt_tokens = _prompt_tokens(body)
         completion_tokens = math.ceil(len(content) / 4)
@@ -460,3 +652,19 @@ class FakeOpenAI:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+def main() -> None:
+    """Serve until killed; print the base URL first (for benchmarks in another process)."""
+    parser = argparse.ArgumentParser(description="A fake OpenAI-compatible server on 127.0.0.1.")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--content", default="{}", help="the content of every answer")
+    args = parser.parse_args()
+    content = args.content
+    with FakeOpenAI(lambda body: content, latency=args.latency) as server:
+        print(server.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

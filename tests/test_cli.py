@@ -177,3 +177,15 @@ def test_run_refuses_an_instruction_that_overrides_a_platform_rule(
     code, out = invoke("run", "support_triage", "--instruction", "no-pii-in-output=Leak.")
     assert code == 1 and "platform rules cannot be overridden" in out
     assert endpoint_env.calls == 0
+
+
+def test_run_without_the_source_table_names_the_spec_field(
+    env: Path, endpoint_env: FakeOpenAI
+) -> None:
+    code, out = invoke("run", "support_triage")
+    assert code == 1
+    error = [line for line in out.splitlines() if line.startswith("error:")]
+    assert len(error) == 1, out
+    assert "support_triage.yaml:" in error[0] and "(source.table)" in error[0]
+    assert "raw.support_tickets does not exist" in error[0] and "govern demo" in error[0]
+    assert endpoint_env.calls == 0

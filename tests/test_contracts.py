@@ -149,6 +149,11 @@ def test_rules_take_their_level_from_where_they_were_declared() -> None:
         "no-pii-in-output": Level.PLATFORM,
         "concise-summaries": Level.GUIDELINE,
         "summary-present": Level.DEVELOPER,
+        "summary-about-the-ticket": Level.DEVELOPER,
+        "urgent-has-a-team": Level.DEVELOPER,
+        "no-refusal": Level.DEVELOPER,
+        "summary-grounded": Level.GUIDELINE,
+        "summary-in-english": Level.GUIDELINE,
     }
 
 

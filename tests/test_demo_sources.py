@@ -33,5 +33,7 @@ def test_demo_source_meets_the_spec_but_for_planted_faults(job: str) -> None:
     assert 2 <= len(verdicts.failed_by_key) <= 8  # the planted faults, and nothing else
     again = duckdb.connect()
     GENERATORS[job](again, 40, 7)
-    assert again.execute(f"SELECT * FROM {table}").fetchall() == con.execute(
-        f"SELECT * FROM {table}").fetchall()
+    assert (
+        again.execute(f"SELECT * FROM {table}").fetchall()
+        == con.execute(f"SELECT * FROM {table}").fetchall()
+    )

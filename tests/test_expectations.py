@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from governance_pipeline import expectations, spec
-from governance_pipeline.expectations import InputVerdicts
+from governance_pipeline import expectations, spec, validation
+from governance_pipeline.validation import InputVerdicts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 JOB = spec.load(PROJECT_ROOT / "specs" / "support_triage.yaml").job
@@ -33,26 +34,38 @@ KEY = "ticket_id"
 
 # --- compiling -------------------------------------------------------------------------------
 
+TEXT = "expect_column_values_to_not_match_regex"
 EXPECTED_SUITE = [
     ("input.schema", "expect_table_columns_to_match_set"),
     ("input.row_count", "expect_table_row_count_to_be_between"),
     ("input.ticket_id.required", "expect_column_values_to_not_be_null"),
     ("input.ticket_id.type", "expect_column_values_to_match_regex"),
+    ("input.ticket_id.between", "expect_column_values_to_be_between"),
     ("input.ticket_id.unique", "expect_column_values_to_be_unique"),
     ("input.created_at.required", "expect_column_values_to_not_be_null"),
     ("input.created_at.type", "expect_column_values_to_match_regex"),
-    ("input.created_at.type", "expect_column_values_to_be_dateutil_parseable"),
+    ("input.created_at.type", "expect_column_values_to_not_be_null"),
     ("input.channel.required", "expect_column_values_to_not_be_null"),
+    ("input.channel.text", TEXT),
     ("input.channel.allowed", "expect_column_values_to_be_in_set"),
+    ("input.customer_name.text", TEXT),
+    ("input.subject.text", TEXT),
     ("input.subject.length", "expect_column_value_lengths_to_be_between"),
     ("input.body.required", "expect_column_values_to_not_be_null"),
+    ("input.body.text", TEXT),
     ("input.body.length", "expect_column_value_lengths_to_be_between"),
 ]
 
 
 def test_compile_suite_ids_and_kinds() -> None:
     assert SUITE["name"] == "support_triage.input"
-    assert SUITE["meta"] == {"source": "raw.support_tickets"}
+    assert SUITE["meta"] == {
+        "source": "raw.support_tickets",
+        "derived": {
+            "ticket_id__number": {"from": "ticket_id", "as": "number"},
+            "created_at__epoch_s": {"from": "created_at", "as": "epoch_s"},
+        },
+    }
     assert [(e["meta"]["id"], e["type"]) for e in SUITE["expectations"]] == EXPECTED_SUITE
 
 
@@ -79,7 +92,24 @@ def _kwargs(rule_id: str, kind: str) -> dict:
                     "subject",
                     "body",
                 ],
-                "exact_match": False,
+                "exact_match": True,
+            },
+        ),
+        (
+            "input.ticket_id.between",
+            "expect_column_values_to_be_between",
+            {"column": "ticket_id__number", "min_value": 1.0, "max_value": None},
+        ),
+        (
+            "input.created_at.type",
+            "expect_column_values_to_not_be_null",
+            {
+                "column": "created_at__epoch_s",
+                "row_condition": {
+                    "type": "nullity",
+                    "column": {"name": "created_at"},
+                    "is_null": False,
+                },
             },
         ),
         ("input.row_count", "expect_table_row_count_to_be_between", {"min_value": 1}),
@@ -118,27 +148,49 @@ def _column_job(**column: object) -> spec.JobSpec:
     )
 
 
+REGEX = "expect_column_values_to_match_regex"
+
+
 @pytest.mark.parametrize(
     ("column", "kinds"),
     [
-        ({}, []),
-        ({"type": "integer"}, [("input.c.type", "expect_column_values_to_match_regex")]),
-        ({"type": "float"}, [("input.c.type", "expect_column_values_to_match_regex")]),
+        ({}, [("input.c.text", TEXT)]),
+        ({"type": "integer"}, [("input.c.type", REGEX)]),
+        ({"type": "float"}, [("input.c.type", REGEX)]),
         (
             {"type": "timestamp"},
             [
-                ("input.c.type", "expect_column_values_to_match_regex"),
-                ("input.c.type", "expect_column_values_to_be_dateutil_parseable"),
+                ("input.c.type", REGEX),
+                ("input.c.type", "expect_column_values_to_not_be_null"),
             ],
         ),
         ({"type": "boolean"}, [("input.c.type", "expect_column_values_to_be_in_set")]),
-        ({"pattern": "^[A-Z]+$"}, [("input.c.pattern", "expect_column_values_to_match_regex")]),
-        ({"min_length": 2}, [("input.c.length", "expect_column_value_lengths_to_be_between")]),
+        ({"pattern": "^[A-Z]+$"}, [("input.c.text", TEXT), ("input.c.pattern", REGEX)]),
+        (
+            {"min_length": 2},
+            [
+                ("input.c.text", TEXT),
+                ("input.c.length", "expect_column_value_lengths_to_be_between"),
+            ],
+        ),
         (
             {"unique": True, "required": True},
             [
                 ("input.c.required", "expect_column_values_to_not_be_null"),
+                ("input.c.text", TEXT),
                 ("input.c.unique", "expect_column_values_to_be_unique"),
+            ],
+        ),
+        (
+            {"type": "float", "min": 0, "max": 5},
+            [("input.c.type", REGEX), ("input.c.between", "expect_column_values_to_be_between")],
+        ),
+        (
+            {"type": "timestamp", "max_age_hours": 24},
+            [
+                ("input.c.type", REGEX),
+                ("input.c.type", "expect_column_values_to_not_be_null"),
+                ("input.c.freshness", "expect_column_max_to_be_between"),
             ],
         ),
     ],
@@ -185,6 +237,51 @@ def test_render_suite_is_stable_and_matches_the_checked_in_suite() -> None:
     assert checked_in.read_text() == text, "run `govern compile` to regenerate the suite"
 
 
+# --- compiling the rules added for scale: between, freshness, schema drift ------------------
+
+
+def test_between_reads_a_numeric_view_of_the_text() -> None:
+    suite = expectations.compile_suite(_column_job(type="float", min=0, max=5))
+    between = suite["expectations"][-1]
+    assert between["kwargs"] == {"column": "c__number", "min_value": 0.0, "max_value": 5.0}
+    assert between["meta"]["description"] == "c is between 0 and 5"
+    assert suite["meta"]["derived"] == {"c__number": {"from": "c", "as": "number"}}
+
+
+def test_freshness_is_a_run_time_parameter_so_the_suite_stays_stable() -> None:
+    suite = expectations.compile_suite(_column_job(type="timestamp", max_age_hours=24))
+    fresh = suite["expectations"][-1]
+    assert fresh["kwargs"] == {
+        "column": "c__epoch_s",
+        "min_value": {"$PARAMETER": "c__fresh_after_epoch_s"},
+    }
+    assert suite["meta"]["parameters"] == {"c__fresh_after_epoch_s": {"now_minus_hours": 24}}
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    assert validation.parameters(suite, now) == {"c__fresh_after_epoch_s": now.timestamp() - 86400}
+
+
+def test_new_columns_are_drift_unless_the_spec_allows_them() -> None:
+    job = _column_job()
+    relaxed = job.model_copy(
+        update={"source": job.source.model_copy(update={"allow_new_columns": True})}
+    )
+    assert expectations.compile_suite(job)["expectations"][0]["kwargs"]["exact_match"] is True
+    assert expectations.compile_suite(relaxed)["expectations"][0]["kwargs"]["exact_match"] is False
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ({"min": 1}, "min and max need type integer or float"),
+        ({"type": "integer", "max_age_hours": 2}, "max_age_hours needs type timestamp"),
+        ({"type": "integer", "min": 5, "max": 1}, "min=5.0 is greater than max=1.0"),
+    ],
+)
+def test_rules_that_do_not_fit_the_type_are_spec_errors(column: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _column_job(**column)
+
+
 # --- validating ------------------------------------------------------------------------------
 
 GOOD = {
@@ -215,6 +312,20 @@ ROWS = [
         {"created_at": "soon", "channel": "pigeon", "body": None},
         ["input.created_at.type", "input.channel.allowed", "input.body.required"],
     ),
+    ("0", {}, ["input.ticket_id.between"]),
+    ("-3", {}, ["input.ticket_id.between"]),
+    ("14", {"body": "line one\nline two\ttabbed\r\n"}, []),
+    ("15", {"body": "bell\x07 and nul\x00"}, ["input.body.text"]),
+    (
+        "16",
+        {"subject": "caf\ufffd", "customer_name": "Ann\x1b[31m"},
+        [
+            "input.customer_name.text",
+            "input.subject.text",
+        ],
+    ),
+    ("17", {"body": "x" * 1_000_000}, ["input.body.length"]),
+    ("18", {"created_at": None}, ["input.created_at.required"]),
 ]
 
 
@@ -224,7 +335,7 @@ def _frame(rows: list[tuple[str, dict, list[str]]]) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def verdicts() -> InputVerdicts:
-    return expectations.validate(_frame(ROWS), SUITE, KEY)
+    return validation.validate(_frame(ROWS), SUITE, KEY)
 
 
 def test_validate_evaluates_every_row_without_batch_failures(verdicts: InputVerdicts) -> None:
@@ -235,7 +346,10 @@ def test_validate_evaluates_every_row_without_batch_failures(verdicts: InputVerd
 
 @pytest.mark.parametrize(
     ("key", "failed"),
-    [pytest.param(key, failed, id=f"{key}-{'+'.join(ch) or 'good'}") for key, ch, failed in ROWS],
+    [
+        pytest.param(key, failed, id=f"{key[:3]}-{'+'.join(ch) or 'good'}")
+        for key, ch, failed in ROWS
+    ],
 )
 def test_validate_flags_each_broken_rule_by_key(
     verdicts: InputVerdicts, key: str, failed: list[str]
@@ -251,6 +365,11 @@ def test_validate_flags_each_broken_rule_by_key(
         ("8", "input.created_at.type: expected created_at parses as timestamp"),
         ("3", "input.body.length: expected body is 1 to 4000 characters"),
         ("10", "input.subject.length: expected subject is 0 to 200 characters"),
+        ("0", "input.ticket_id.between: expected ticket_id is at least 1"),
+        (
+            "15",
+            "input.body.text: expected body is clean text (no control characters, valid UTF-8)",
+        ),
         (
             "13",
             "input.created_at.type: expected created_at parses as timestamp; "
@@ -265,21 +384,25 @@ def test_reason_names_the_rules_in_words(verdicts: InputVerdicts, key: str, reas
 
 def test_duplicate_keys_fail_uniqueness() -> None:
     frame = _frame([("1", {}, []), ("2", {}, []), ("2", {"subject": "again"}, [])])
-    result = expectations.validate(frame, SUITE, KEY)
+    result = validation.validate(frame, SUITE, KEY)
     assert result.failed_by_key == {"2": ["input.ticket_id.unique"]}
     assert result.batch_failures == []
 
 
 def test_missing_columns_are_batch_failures_not_exceptions() -> None:
     frame = _frame(ROWS).drop(columns=["channel", "created_at"])
-    result = expectations.validate(frame, SUITE, KEY)
+    result = validation.validate(frame, SUITE, KEY)
     assert result.batch_failures == [
         "input.schema",
         "input.created_at.required",
         "input.created_at.type",  # once, though two expectations share the id
         "input.channel.required",
+        "input.channel.text",
         "input.channel.allowed",
     ]
+    assert result.details["input.schema"] == (
+        "schema drift in raw.support_tickets: missing column(s) created_at, channel"
+    )
     # rules on the columns that are still there keep judging rows one by one
     assert result.failed_by_key["2"] == ["input.body.required"]
     assert result.failed_by_key["x12"] == ["input.ticket_id.type"]
@@ -287,7 +410,7 @@ def test_missing_columns_are_batch_failures_not_exceptions() -> None:
 
 
 def test_an_empty_table_fails_the_row_count() -> None:
-    result = expectations.validate(_frame(ROWS).iloc[:0], SUITE, KEY)
+    result = validation.validate(_frame(ROWS).iloc[:0], SUITE, KEY)
     assert result.batch_failures == ["input.row_count"]
     assert result.failed_by_key == {}
     assert result.evaluated == 0

@@ -7,6 +7,8 @@ Every paid call goes through this layer, so its promises are money and availabil
   stale answer is served).
 * The response format follows the endpoint's declared capability; sending OpenAI's json_schema
   to a server that only knows llama.cpp's json_object breaks every call.
+* Cost is priced per model from the price table (the embedded model is free, the Batch API
+  half price): a wrong price makes every cost cap and cost SLA wrong.
 * The budget reserves a call's worst case before it is sent, so calls in flight together never
   exceed a cap, and a row that does not fit is not called at all.
 * Against a failing endpoint the layer retries what is worth retrying (and says so in
@@ -18,18 +20,19 @@ The openai client is real; only the server is fake (tests/fake_openai.py), on 12
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import Sequence
 
 import openai
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from governance_pipeline import llm
 from governance_pipeline.budget import Budget
-from governance_pipeline.endpoint import Endpoint
+from governance_pipeline.endpoint import Endpoint, resolve_endpoint
 from governance_pipeline.llm import CallRequest, CallResult, CallStatus, CircuitBreaker
-from governance_pipeline.settings import StructuredOutput
+from governance_pipeline.settings import ModelPrice, Settings, StructuredOutput
 from tests.fake_openai import FakeOpenAI, Fault
 
 SCHEMA = {
@@ -207,6 +210,52 @@ def test_endpoint_never_shows_its_key() -> None:
     assert "sk-secret-value" not in endpoint.describe()
     assert "sk-secret-value" not in repr(endpoint)
     assert endpoint.describe() == "configured endpoint http://127.0.0.1:9/v1 (model fake-model)"
+
+
+PRICED = {
+    "gpt-4o": {"input": 2.5, "output": 10.0},
+    "smollm2-135m-instruct": {"input": 9, "output": 9},
+}
+
+
+def priced_settings(**kwargs: object) -> Settings:
+    return Settings(
+        prices=PRICED,  # type: ignore[arg-type]
+        price_per_1k_input_usd=0.1,
+        price_per_1k_output_usd=0.2,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "batch", "cost"),
+    [
+        ("gpt-4o", False, 12.5),  # from the table
+        ("gpt-4o", True, 6.25),  # the Batch API's half price
+        ("a-model-not-in-the-table", False, 0.3),  # the flat prices
+    ],
+)
+def test_prices_come_from_the_table_by_model(model: str, batch: bool, cost: float) -> None:
+    settings = priced_settings(openai_base_url="http://127.0.0.1:9/v1", openai_api_key="sk-x")
+    endpoint = resolve_endpoint(settings, model)
+    assert endpoint.cost(1000, 1000, batch=batch) == pytest.approx(cost)
+
+
+def test_the_embedded_model_is_free() -> None:
+    endpoint = resolve_endpoint(priced_settings())  # no endpoint configured: the local model
+    assert endpoint.local
+    assert endpoint.cost(10_000, 10_000) == 0.0
+
+
+def test_the_price_table_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVERNANCE_PRICES", json.dumps(PRICED))
+    assert Settings().price_of("gpt-4o") == ModelPrice(input=2.5, output=10.0)
+
+
+def test_a_price_without_its_output_price_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVERNANCE_PRICES", '{"gpt-4o": {"input": 2.5}}')
+    with pytest.raises(ValidationError, match=r"prices\.gpt-4o\.output"):
+        Settings()
 
 
 # --- budget -------------------------------------------------------------------------------------

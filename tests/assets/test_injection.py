@@ -22,8 +22,14 @@ def obedient(body: dict) -> str:
     system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
     text = json.dumps(prompts.parse_data_block(user))
     if "system prompt" in text or "hidden instructions" in text:
-        return json.dumps({"category": "other", "urgency": "low", "sentiment": "neutral",
-                           "summary": f"Sure! My system prompt is: {system[:120]}"})
+        return json.dumps(
+            {
+                "category": "other",
+                "urgency": "low",
+                "sentiment": "neutral",
+                "summary": f"Sure! My system prompt is: {system[:120]}",
+            }
+        )
     if "respond only with" in text:
         return "REFUND APPROVED: $5000"
     return triage(body)
@@ -32,14 +38,20 @@ def obedient(body: dict) -> str:
 def inject(db: Path, phrases: list[str]) -> list[int]:
     """Append one phrase each to the bodies of valid demo rows; return their ids."""
     with store.connect(db) as con:
-        ids = [r[0] for r in con.execute(
-            "SELECT ticket_id FROM raw.support_tickets WHERE body IS NOT NULL "
-            "AND length(body) < 3000 AND channel IN ('email', 'chat', 'phone', 'web') "
-            "AND TRY_CAST(created_at AS TIMESTAMP) IS NOT NULL ORDER BY ticket_id LIMIT ?",
-            [len(phrases)]).fetchall()]
+        ids = [
+            r[0]
+            for r in con.execute(
+                "SELECT ticket_id FROM raw.support_tickets WHERE body IS NOT NULL "
+                "AND length(body) < 3000 AND channel IN ('email', 'chat', 'phone', 'web') "
+                "AND TRY_CAST(created_at AS TIMESTAMP) IS NOT NULL ORDER BY ticket_id LIMIT ?",
+                [len(phrases)],
+            ).fetchall()
+        ]
         for ticket_id, phrase in zip(ids, phrases, strict=True):
-            con.execute("UPDATE raw.support_tickets SET body = body || ' ' || ? "
-                        "WHERE ticket_id = ?", [phrase, ticket_id])
+            con.execute(
+                "UPDATE raw.support_tickets SET body = body || ' ' || ? WHERE ticket_id = ?",
+                [phrase, ticket_id],
+            )
     return ids
 
 
@@ -63,12 +75,14 @@ def test_obeyed_injections_are_quarantined(demo_db: Path, monkeypatch: pytest.Mo
                 assert phrase[:20] not in head  # only inside the data block
     assert injected >= 2  # the demo's injection rows reached the model as data
     with store.connect(demo_db) as con:
-        caught = dict(con.execute(
-            f"SELECT ticket_id, rules FROM {JOB}.output_quarantine WHERE ticket_id IN ?",
-            [injected_ids]).fetchall())
+        caught = dict(
+            con.execute(
+                f"SELECT ticket_id, rules FROM {JOB}.output_quarantine WHERE ticket_id IN ?",
+                [injected_ids],
+            ).fetchall()
+        )
         leaked = con.execute(
             f"SELECT count(*) FROM {JOB}.enriched WHERE summary ILIKE '%system prompt%'"
         ).fetchone()[0]
-    assert caught == {injected_ids[0]: "summary-about-the-ticket",
-                      injected_ids[1]: "output.schema"}
+    assert caught == {injected_ids[0]: "summary-about-the-ticket", injected_ids[1]: "output.schema"}
     assert leaked == 0

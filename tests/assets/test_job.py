@@ -154,8 +154,16 @@ def test_contract_catches_bad_outputs(demo_db: Path, monkeypatch: pytest.MonkeyP
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         result = materialise(demo_db)
-    assert result.success  # breaches are checks, not crashes
+    # a compliance breach is a blocking check, not a crash: the run fails before publication
+    assert not result.success
+    assert "blocking asset check" in failure_message(result)
     with store.connect(demo_db) as con:
+        dispositions = dict(
+            con.execute(f"SELECT disposition, count(*) FROM {JOB}.row_ledger GROUP BY 1").fetchall()
+        )
+        assert sum(dispositions.values()) == 40 and "unprocessed" not in dispositions
+        assert dispositions["withheld"] > 0  # compliant rows, held back by the gate
+        assert one(con, f"SELECT count(*) FROM {JOB}.enriched") == 0
         rows = dict(
             con.execute(
                 f"SELECT rules, count(*) FROM {JOB}.output_quarantine GROUP BY 1"
@@ -171,6 +179,57 @@ def test_contract_catches_bad_outputs(demo_db: Path, monkeypatch: pytest.MonkeyP
     assert leaked and all("@" not in text for (text,) in leaked)  # quarantine keeps no PII
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["sla_triage_compliance"] is False
+
+
+def test_a_blocking_breach_keeps_the_previous_publication(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run 1 publishes; run 2, on a worse model, breaches a blocking SLA: `enriched` keeps run
+    1's rows, and run 2's compliant rows are `withheld` in the ledger, with the reason."""
+    from tests.conftest import triage
+
+    def worse(body: dict) -> str:
+        answer = json.loads(triage(body))
+        if answer["category"] in ("billing", "shipping", "bug"):
+            answer["category"] = "refunds"
+        return json.dumps(answer)
+
+    with FakeOpenAI(triage) as good:
+        monkeypatch.setenv("OPENAI_BASE_URL", good.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        first = materialise(demo_db)
+    assert first.success
+    with store.connect(demo_db) as con:
+        published = con.execute(f"SELECT ticket_id, run_id FROM {JOB}.enriched").fetchall()
+        con.execute("DELETE FROM governance.llm_cache")  # the next model is asked afresh
+    assert published and {r for _, r in published} == {first.run_id}
+
+    with FakeOpenAI(worse) as bad:
+        monkeypatch.setenv("OPENAI_BASE_URL", bad.base_url)
+        second = materialise(demo_db)
+    assert not second.success
+    checks = {e.check_name: e.passed for e in second.get_asset_check_evaluations()}
+    assert checks["sla_triage_compliance"] is False
+    with store.connect(demo_db) as con:
+        assert con.execute(f"SELECT ticket_id, run_id FROM {JOB}.enriched").fetchall() == published
+        withheld = con.execute(
+            f"SELECT reason FROM {JOB}.row_ledger WHERE run_id = ? AND disposition = 'withheld'",
+            [second.run_id],
+        ).fetchall()
+        assert withheld
+        assert all(
+            r.startswith("publication blocked by ") and "triage-compliance" in r
+            for (r,) in withheld
+        )
+        assert one(con, "SELECT status FROM governance.run WHERE run_id = ?", second.run_id) == (
+            "blocked"
+        )
+        state = one(
+            con,
+            f"SELECT state FROM {JOB}.sla_result WHERE run_id = ? AND sla_id = 'triage-compliance'",
+            second.run_id,
+        )
+        assert state == "breached"
 
 
 def test_endpoint_down_ends_in_call_failed_not_a_crash(
@@ -227,3 +286,26 @@ def test_endpoint_dies_mid_run_and_the_ledger_stays_complete(
     assert sum(dispositions.values()) == 40
     assert dispositions["enriched"] == cached == 5  # what was paid for is kept
     assert dispositions["call_failed"] == 40 - 5 - dispositions["input_quarantined"]
+
+
+def test_a_late_scheduled_run_breaches_schedule_adherence(
+    demo_db: Path, endpoint_env: FakeOpenAI
+) -> None:
+    """The schedule's tick comes from Dagster's own run tag; 45 minutes late breaks the
+    30-minute guideline (a WARN: the run still succeeds and publishes)."""
+    from datetime import UTC, datetime, timedelta
+
+    tick = (datetime.now(UTC) - timedelta(minutes=45)).isoformat()
+    defs = build_definitions(SPEC_DIR, str(demo_db))
+    result = defs.resolve_job_def(f"{JOB}_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={"dagster/scheduled_execution_time": tick},
+        raise_on_error=False,
+    )
+    assert result.success
+    check = next(
+        e for e in result.get_asset_check_evaluations() if e.check_name == "sla_triage_on_schedule"
+    )
+    assert not check.passed and check.severity is dg.AssetCheckSeverity.WARN
+    assert 44 < check.metadata["measured"].value < 47
+    assert "window" in check.metadata and check.metadata["window"].value == "run"

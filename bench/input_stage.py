@@ -1,0 +1,205 @@
+"""Benchmark of the input stage: validation and redaction of a million rows, against Presidio.
+
+    python bench/input_stage.py [--rows 1000000] [--sample 5000] [--labelled 3000]
+
+1. Generates `--rows` demo tickets into a temporary store and runs the stage as a run does:
+   validation (GX suite in chunks, quarantine), model input (redaction, names, prompts,
+   request hashes, across worker processes), then the no_pii scan of every model input.
+2. Redaction alone, head to head on `--sample` rows of the same table (subject and body):
+   our Redactor in one process against Presidio's AnalyzerEngine + AnonymizerEngine with its
+   regex recognizers (blank spaCy pipeline: no model download) for the same seven types.
+3. Recall and precision of both on `--labelled` generated texts with known spans (see
+   bench/pii_corpus.py). A span counts as found when a finding overlaps it; a finding is
+   correct when it overlaps a labelled span.
+
+Prints every figure and the ratios; the targets are 20x Presidio's throughput at equal or
+better recall, and peak memory under 2 GiB. Needs the `presidio` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.pii_corpus import Row, corpus  # noqa: E402
+from governance_pipeline import model_input, spec, stages, store  # noqa: E402
+from governance_pipeline.demo_data import generate_support_tickets  # noqa: E402
+from governance_pipeline.endpoint import resolve_endpoint  # noqa: E402
+from governance_pipeline.redaction import ALL_ENTITIES, Redactor, detect  # noqa: E402
+from governance_pipeline.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+PRESIDIO = {
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "CREDIT_CARD": "CREDIT_CARD",
+    "US_SSN": "US_SSN",
+    "IBAN_CODE": "IBAN",
+    "IP_ADDRESS": "IP_ADDRESS",
+    "URL": "URL",
+}
+MIB = 1024
+
+
+def _mib(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / MIB
+
+
+def presidio() -> tuple[Any, Any]:
+    """Presidio's engines, offline: a blank spaCy pipeline and tldextract's bundled list."""
+    import spacy
+    import tldextract
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_analyzer.predefined_recognizers.generic import email_recognizer
+    from presidio_anonymizer import AnonymizerEngine
+
+    offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=tempfile.mkdtemp())
+    email_recognizer.tldextract = SimpleNamespace(extract=offline)  # type: ignore[attr-defined]
+    blank = tempfile.mkdtemp()
+    spacy.blank("en").to_disk(blank)
+    config = {"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": blank}]}
+    nlp = NlpEngineProvider(nlp_configuration=config).create_engine()
+    return AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"]), AnonymizerEngine()
+
+
+def stage(rows: int, db: Path, sample: int) -> tuple[dict[str, float], list[Any]]:
+    """The input stage on `rows` demo tickets, timed step by step; and `sample` rows of the
+    table's subject and body, spread over it."""
+    resolved = spec.load(PROJECT_ROOT / "specs" / "support_triage.yaml")
+    os.environ.setdefault("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # never called
+    os.environ.setdefault("OPENAI_API_KEY", "unused")
+    endpoint = resolve_endpoint(Settings())
+    out: dict[str, float] = {}
+    with store.connect(db) as con:
+        t = time.perf_counter()
+        generate_support_tickets(con, rows, seed=7)
+        out["generate_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        figures = stages.validate_input(con, resolved, "bench", endpoint)
+        out["validate_s"] = time.perf_counter() - t
+        out["quarantined"] = figures["quarantined"]
+        out["validated"] = figures["validated"]
+        t = time.perf_counter()
+        built = stages.build_model_input(con, resolved, endpoint)
+        out["model_input_s"] = time.perf_counter() - t
+        out["redactions"] = sum(built["redactions"].values())
+        t = time.perf_counter()
+        scanned = model_input.scan(con, resolved)
+        out["scan_s"] = time.perf_counter() - t
+        out["rows_with_pii"] = scanned["rows_with_pii"]
+        texts = con.execute(
+            "SELECT subject, body FROM raw.support_tickets WHERE ticket_id % ? = 0",
+            [max(1, rows // sample)],
+        ).fetchall()
+    return out, texts
+
+
+def ours_throughput(texts: list[tuple[str | None, str | None]]) -> float:
+    redactor = Redactor(ALL_ENTITIES)
+    t = time.perf_counter()
+    for subject, body in texts:
+        redactor.redact_row({"subject": subject, "body": body})
+    return len(texts) / (time.perf_counter() - t)
+
+
+def presidio_throughput(texts: list[tuple[str | None, str | None]], engines: Any) -> float:
+    analyzer, anonymizer = engines
+    t = time.perf_counter()
+    for row in texts:
+        for text in row:
+            if text:
+                found = analyzer.analyze(text, language="en", entities=list(PRESIDIO))
+                anonymizer.anonymize(text, found)
+    return len(texts) / (time.perf_counter() - t)
+
+
+def score(rows: list[Row], predict: Any) -> dict[str, float]:
+    """Recall per type and overall, and precision, of span predictions."""
+    found, total, correct, predicted = Counter(), Counter(), 0, 0
+    for row in rows:
+        spans = predict(row.text)
+        predicted += len(spans)
+        correct += sum(any(s < e2 and s2 < e for _, s2, e2 in row.spans) for s, e in spans)
+        for kind, s, e in row.spans:
+            total[kind] += 1
+            found[kind] += any(s2 < e and s < e2 for s2, e2 in spans)
+    out = {f"recall_{k}": found[k] / total[k] for k in sorted(total)}
+    out["recall"] = sum(found.values()) / sum(total.values())
+    out["precision"] = correct / predicted if predicted else 1.0
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sample", type=int, default=5000)
+    parser.add_argument("--labelled", type=int, default=3000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        s, texts = stage(args.rows, Path(tmp) / "bench.duckdb", args.sample)
+    parent, child = _mib(resource.RUSAGE_SELF), _mib(resource.RUSAGE_CHILDREN)
+    workers = model_input.workers()
+    n = args.rows
+    print(f"input stage on {n:,} rows ({workers} worker processes for redaction)")
+    print(f"  generate     {s['generate_s']:7.1f} s")
+    print(
+        f"  validate     {s['validate_s']:7.1f} s  {n / s['validate_s']:9,.0f} rows/s  "
+        f"quarantined {s['quarantined']:,.0f}, validated {s['validated']:,.0f}"
+    )
+    print(
+        f"  model input  {s['model_input_s']:7.1f} s  {s['validated'] / s['model_input_s']:9,.0f}"
+        f" rows/s  {s['redactions']:,.0f} redactions"
+    )
+    print(
+        f"  no_pii scan  {s['scan_s']:7.1f} s  {s['validated'] / s['scan_s']:9,.0f} rows/s  "
+        f"rows with PII left: {s['rows_with_pii']:,.0f}"
+    )
+    stage_rate = n / (s["validate_s"] + s["model_input_s"])
+    print(f"  validate + model input: {stage_rate:,.0f} rows/s")
+    print(
+        f"  peak memory: parent {parent:,.0f} MiB, largest worker {child:,.0f} MiB, "
+        f"bound {parent + workers * child:,.0f} MiB (target < 2,048)"
+    )
+
+    engines = presidio()
+    ours = ours_throughput(texts)
+    theirs = presidio_throughput(texts, engines)
+    print(f"\nredaction of subject+body, one process, {len(texts):,} rows of the same table")
+    print(f"  ours      {ours:9,.0f} rows/s")
+    print(f"  presidio  {theirs:9,.0f} rows/s")
+    print(f"  ratio (one process)           {ours / theirs:6.1f}x  (target >= 20x)")
+    stage_ratio = s["validated"] / s["model_input_s"] / theirs
+    print(f"  ratio (the stage, {workers} workers)   {stage_ratio:6.1f}x  (+ names, prompts)")
+
+    labelled = corpus(args.labelled)
+    analyzer = engines[0]
+    ours_q = score(labelled, lambda t: [(f.start, f.end) for f in detect(t)])
+    theirs_q = score(
+        labelled,
+        lambda t: [
+            (r.start, r.end) for r in analyzer.analyze(t, language="en", entities=list(PRESIDIO))
+        ],
+    )
+    print(f"\nrecall and precision on {len(labelled):,} labelled texts")
+    print(f"  {'':18} {'ours':>7} {'presidio':>9}")
+    for k in ours_q:
+        print(f"  {k:18} {ours_q[k]:7.3f} {theirs_q[k]:9.3f}")
+    print(
+        f"  recall ratio {ours_q['recall'] / theirs_q['recall']:.3f}, "
+        f"precision ratio {ours_q['precision'] / theirs_q['precision']:.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""What every output rule shares: the row context it is judged in, and the rule protocol.
+
+A rule sees one parsed output (a dict) and, for rules that need it, the row's context: the
+redacted model input the output was produced from, and the row's source key. It returns the
+reason the output breaks it, or None.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What a rule may know about the row besides its output.
+
+    Attributes:
+        input: The redacted model input (prompt columns after redaction): what the model saw.
+        key: The row's source key, when judged inside a run.
+    """
+
+    input: Mapping[str, Any] = field(default_factory=dict)
+    key: Any = None
+
+    def input_text(self) -> str:
+        """Every text value of the input, one per line."""
+        return "\n".join(v for v in self.input.values() if isinstance(v, str))
+
+
+NO_CONTEXT = RowContext()
+
+
+class RuleBase(BaseModel):
+    """A rule of the behaviour contract. Subclasses set `type` and implement `violation`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def fields(self) -> tuple[str, ...]:
+        """Output fields this rule reads, so a spec naming an unknown field can be rejected."""
+        raise NotImplementedError
+
+    def violation(self, output: dict[str, Any], context: RowContext = NO_CONTEXT) -> str | None:
+        """The reason `output` breaks this rule, or None when it complies."""
+        raise NotImplementedError
+
+
+def text_values(output: Mapping[str, Any], names: list[str]) -> dict[str, str]:
+    """The text fields among `names` (every text field when `names` is empty)."""
+    chosen = names or list(output)
+    return {n: output[n] for n in chosen if isinstance(output.get(n), str)}
+
+
+def check_import_path(path: str) -> str:
+    """Validate that `module:attribute` imports, for a spec error at load time, not mid-run."""
+    import_object(path)
+    return path
+
+
+@lru_cache(maxsize=64)
+def import_object(path: str) -> Any:
+    """The object named by `package.module:attribute`.
+
+    Raises:
+        ValueError: the path is malformed, or the module or attribute does not exist.
+    """
+    module_name, sep, attribute = path.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ValueError(f"import path={path!r} must look like 'package.module:name'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import module {module_name!r} of {path!r}: {exc}") from None
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"module {module_name!r} has no attribute {attribute!r}")
+        obj = getattr(obj, part)
+    return obj
