@@ -74,9 +74,12 @@ async def call_batch(
     results: dict[str, CallResult] = {}
     try:
         for batch_id in _unfinished(con, job):  # a killed run's batch: already paid for
-            for h, result in (
-                await _finish(client, con, batch_id, endpoint, retry, poll_s)
-            ).items():
+            try:
+                _, found = await _finish(client, con, batch_id, endpoint, retry, poll_s)
+            except openai.NotFoundError:  # gone (or another endpoint now): nothing to collect
+                _mark(con, batch_id, "not_found")
+                continue
+            for h, result in found.items():
                 budget.settle((0, 0.0), (result.tokens_in + result.tokens_out, result.cost_usd))
                 results[h] = result
         await _send(client, con, requests, endpoint, budget, results, job, retry, poll_s)
@@ -117,17 +120,16 @@ async def _send(
             )
     if not to_send:
         return
-    done: dict[str, CallResult] = {}
+    status, done = None, {}
     try:
         batch_id = await _submit(client, con, [r for r, _ in to_send], job, retry)
-        done = await _finish(client, con, batch_id, endpoint, retry, poll_s)
+        status, done = await _finish(client, con, batch_id, endpoint, retry, poll_s)
     finally:
         for req, reserved in to_send:  # a failure gives back what it reserved
             result = done.get(req.request_hash)
-            if result is None and done:
-                result = CallResult(
-                    req.request_hash, CallStatus.FAILED, error_class="BatchMissingResult"
-                )
+            if result is None and status is not None:  # ended without this line
+                why = "BatchMissingResult" if status == "completed" else f"Batch{status.title()}"
+                result = CallResult(req.request_hash, CallStatus.FAILED, error_class=why)
             used = (result.tokens_in + result.tokens_out, result.cost_usd) if result else (0, 0.0)
             budget.settle(reserved, used)
             if result is not None:
@@ -196,8 +198,9 @@ async def _finish(
     endpoint: Endpoint,
     retry: RetryPolicy,
     poll_s: float,
-) -> dict[str, CallResult]:
-    """Poll a batch until it ends; its results by request hash (missing ones left out)."""
+) -> tuple[str, dict[str, CallResult]]:
+    """Poll a batch until it ends; its final status and its results by request hash (lines
+    it does not have are left out)."""
     started = time.perf_counter()
     current: Batch = await _api(retry, lambda: client.batches.retrieve(batch_id))
     while current.status not in TERMINAL:
@@ -212,11 +215,16 @@ async def _finish(
                 if line.strip():
                     result = _result(json.loads(line), endpoint, latency_ms)
                     results[result.request_hash] = result
+    _mark(con, batch_id, current.status)
+    return current.status, results
+
+
+def _mark(con: duckdb.DuckDBPyConnection, batch_id: str, status: str) -> None:
+    """Record that a batch ended, so no later run collects it again."""
     con.execute(
         "UPDATE governance.llm_batch SET status = ?, finished_at = ? WHERE batch_id = ?",
-        [current.status, now(), batch_id],
+        [status, now(), batch_id],
     )
-    return results
 
 
 def _result(line: dict[str, Any], endpoint: Endpoint, latency_ms: float) -> CallResult:

@@ -169,7 +169,7 @@ async def call_all(
             if not budget.reserve(*reserved):
                 on_result(req, CallResult(req.request_hash, CallStatus.OVER_BUDGET, attempts=0))
                 return
-            result = await _call(client, req, endpoint, retry, limiter, breaker)
+            result = await _call(client, req, tokens, endpoint, retry, limiter, breaker)
             budget.settle(reserved, (result.tokens_in + result.tokens_out, result.cost_usd))
             breaker.record(result.status is CallStatus.OK)
             on_result(req, result)
@@ -180,13 +180,14 @@ async def call_all(
 async def _call(
     client: openai.AsyncOpenAI,
     req: CallRequest,
+    tokens: int,
     endpoint: Endpoint,
     retry: RetryPolicy,
     limiter: RateLimiter,
     breaker: CircuitBreaker,
 ) -> CallResult:
-    """One request, attempted until it succeeds or the policy (or the breaker) gives up."""
-    tokens = estimate_tokens(req.body)
+    """One request of `tokens` (worst case), attempted until it succeeds or the policy (or the
+    breaker) gives up. A Retry-After holds every call of the run, not only this one."""
     attempts = 0
     latency_ms = 0.0
     completion: Any = None
@@ -203,7 +204,7 @@ async def _call(
                 except CallFailure as exc:
                     attempts += _attempts(raw, exc)
                     latency_ms = (time.perf_counter() - started) * 1000
-                    limiter.pause(retry_after(exc) or 0.0)
+                    limiter.pause(min(retry_after(exc) or 0.0, retry.max_retry_after_s))
                     raise
                 attempts += _attempts(raw)
                 latency_ms = (time.perf_counter() - started) * 1000

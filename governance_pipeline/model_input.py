@@ -56,7 +56,7 @@ class _Builder:
         spec = ResolvedSpec.model_validate_json(spec_json)  # pydantic generics do not pickle
         red = spec.job.redaction
         self.spec, self.endpoint, self.columns = spec, endpoint, columns
-        self.redactor = Redactor(red.entities, operators=red.operators)
+        self.redactor = Redactor(red.entities, operators=red.operators, ner=red.ner)
         self.dropped = dropped_always(red.operators)
         self.system = prompts.system_message(spec)
         self.schema = prompts.output_schema(spec)
@@ -162,12 +162,13 @@ def build(
     """Replace `model_input` with the redacted, hashed requests of the validated batch."""
     job = spec.job
     key = job.source.key
-    Redactor(job.redaction.entities, operators=job.redaction.operators)  # keys set? fail here
+    red = job.redaction
+    Redactor(red.entities, operators=red.operators, ner=red.ner)  # keys and extras: fail here
     columns = list(dict.fromkeys([key, *job.model.prompt_columns, *job.redaction.known_values]))
     select = ", ".join(f'"{c}"' for c in columns)
     total = con.execute(f"SELECT count(*) FROM {job.job}.validated_input").fetchone()[0]  # type: ignore[index]
     reader = _reader(con)
-    reader.execute(f"SELECT {select} FROM {job.job}.validated_input ORDER BY {key}")
+    reader.execute(f"SELECT {select} FROM {job.job}.validated_input")  # no sort: no spill
     totals: Counter[str] = Counter()
     rows = 0
     con.execute("BEGIN")

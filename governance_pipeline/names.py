@@ -1,12 +1,13 @@
 """Redaction of known values: a row's own name columns, found again in its free text.
 
 A ticket's `customer_name` column tells us exactly which name to look for in its body, which a
-pattern cannot. The full name and each part of it (three letters or more) become `<NAME_1>`;
+pattern cannot. The full name (two words, or one of three letters or more) and each part of it
+(three letters or more) become `<NAME_1>`;
 words of a name that follow each other (`Jane Doe`) become one placeholder.
 
-This runs on every row, so it compiles nothing per row: the text is cut into words by one
-precompiled pattern and each word is looked up, case-insensitively, in the row's set of name
-parts. A text that contains no part at all (a substring test) is returned at once.
+This runs on every row, so it compiles nothing per row: each name part is looked for in the
+lower-cased text with `str.find`, and only where one occurs is a word read (by one precompiled
+pattern) and compared; a text with no part in it is returned at once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 PLACEHOLDER = "<NAME_1>"
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _SPLIT = re.compile(r"[\s,.]+")
+_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class KnownNames:
             if not name or not name.strip():
                 continue
             words = tuple(w.lower() for w in _WORD.findall(name))
-            if words:
+            if len(words) > 1 or (words and len(words[0]) >= 3):  # "Li Na", not "a"
                 wholes.add(words)
             parts.update(p.lower() for p in _SPLIT.split(name) if len(p) >= 3)
         if not wholes and not parts:
@@ -48,22 +50,25 @@ class KnownNames:
         if not text:
             return text, 0
         low = text.lower()
-        if not any(p in low for p in self.parts) and not any(w[0] in low for w in self.wholes):
-            return text, 0
-        words = list(_WORD.finditer(text))
         firsts = self.parts.union(w[0] for w in self.wholes)
+        hits = sorted({i for f in firsts for i in _find_all(low, f)})
+        if not hits:
+            return text, 0
+        if len(low) == len(text):  # offsets agree: look only where a name part occurs
+            starts = [m for i in hits if (m := _word_at(text, i)) is not None]
+        else:  # lower-casing changed the length (e.g. "İ"): cut the whole text into words
+            starts = list(_WORD.finditer(text))
         spans: list[tuple[int, int]] = []
-        i = 0
-        while i < len(words):
-            width = self._match_at(words, i, text) if words[i].group().lower() in firsts else 0
-            if width:
-                start, end = words[i].start(), words[i + width - 1].end()
-                if spans and not text[spans[-1][1] : start].strip():
-                    start = spans.pop()[0]  # adjacent name words: one placeholder
-                spans.append((start, end))
-                i += width
-            else:
-                i += 1
+        for first in starts:
+            if spans and first.start() < spans[-1][1]:
+                continue
+            end = self._match_at(text, first)
+            if end is None:
+                continue
+            start = first.start()
+            if spans and not text[spans[-1][1] : start].strip():
+                start = spans.pop()[0]  # adjacent name words: one placeholder
+            spans.append((start, end))
         if not spans:
             return text, 0
         out, cursor = [], 0
@@ -73,18 +78,35 @@ class KnownNames:
         out.append(text[cursor:])
         return "".join(out), len(spans)
 
-    def _match_at(self, words: list[re.Match[str]], i: int, text: str) -> int:
-        """How many words from `i` on form a whole name or a part (0 if none)."""
+    def _match_at(self, text: str, first: re.Match[str]) -> int | None:
+        """The end of a whole name or a part starting at word `first`, or None."""
         for whole in self.wholes:
-            k = len(whole)
-            if i + k > len(words):
-                continue
-            run = words[i : i + k]
-            if all(m.group().lower() == w for m, w in zip(run, whole, strict=True)) and all(
-                not text[a.end() : b.start()].strip() for a, b in zip(run, run[1:], strict=False)
-            ):
-                return k
-        return 1 if words[i].group().lower() in self.parts else 0
+            word: re.Match[str] | None = first
+            for i, expected in enumerate(whole):
+                if word is None or word.group().lower() != expected:
+                    break
+                if i == len(whole) - 1:
+                    return word.end()
+                gap = _SPACE.match(text, word.end())
+                word = _WORD.match(text, gap.end()) if gap else None
+        return first.end() if first.group().lower() in self.parts else None
+
+
+def _find_all(haystack: str, needle: str) -> list[int]:
+    found, i = [], haystack.find(needle)
+    while i >= 0:
+        found.append(i)
+        i = haystack.find(needle, i + 1)
+    return found
+
+
+def _word_at(text: str, i: int) -> re.Match[str] | None:
+    """The word that starts exactly at `i` (not in the middle of one), if any."""
+    if i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_"):
+        return None
+    if i > 1 and text[i - 1] in "'’-" and (text[i - 2].isalnum() or text[i - 2] == "_"):
+        return None
+    return _WORD.match(text, i)
 
 
 def redact_names(text: str | None, names: KnownNames | None) -> tuple[str | None, int]:

@@ -84,9 +84,6 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Seconds between polls of a running Batch API job."
     )
     local_model_port: int = Field(8765, gt=0, lt=65536, description="Port of the embedded model.")
-    alert_webhook_url: SecretStr | None = Field(
-        None, description="URL that receives a JSON POST for every alert."
-    )
 
     def price_of(self, model: str) -> ModelPrice:
         """The price of `model`: its entry in `prices`, else the two flat prices."""

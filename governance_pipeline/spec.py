@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from governance_pipeline.alerting.config import AlertsConfig
 from governance_pipeline.errors import SpecError
 from governance_pipeline.redaction import Entity
+from governance_pipeline.redaction.ner import NerEntity
 from governance_pipeline.redaction.operators import Operator
 from governance_pipeline.rules import Rule
 from governance_pipeline.yaml_lines import Loc, line_of, load_with_lines
@@ -125,6 +126,11 @@ class Redaction(_Model):
         description="Per column and entity: placeholder, mask, hash, tokenize or drop; the "
         "first that matches applies, a placeholder otherwise.",
     )
+    ner: list[NerEntity] = Field(
+        default_factory=list,
+        description="PERSON and LOCATION found by Presidio's spaCy recognizer in the scanned "
+        "columns (optional: needs the presidio extra and a spaCy pipeline package).",
+    )
 
     @model_validator(mode="after")
     def _operators_name_scanned_columns(self) -> Redaction:
@@ -146,15 +152,17 @@ class ModelParams(_Model):
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(256, gt=0, description="Maximum output tokens per row.")
     concurrency: int = Field(4, gt=0, description="Calls in flight at once.")
-    timeout_s: float = Field(60.0, gt=0, description="Timeout per call, in seconds.")
+    timeout_s: float = Field(
+        60.0, gt=0, description="Wall-clock timeout of each attempt of a call, in seconds."
+    )
     max_retries: int = Field(
         2, ge=0, description="Retries per call on 429, 5xx, timeouts and dropped connections."
     )
     backoff_s: float = Field(
         0.5,
         gt=0,
-        description="Base of the exponential backoff: retry n waits about backoff_s * 2^n plus up "
-        "to backoff_s of jitter, or what the server's Retry-After asks.",
+        description="Base of the exponential backoff: retry n waits backoff_s * 2^(n-1) plus up "
+        "to backoff_s of jitter (at most 30 s), or what the server's Retry-After asks.",
     )
     requests_per_minute: int | None = Field(
         None,
@@ -628,7 +636,8 @@ def _check_rule_fields(
 def spec_hash(job: JobSpec, policies: list[Resolved[Policy]], slas: list[Resolved[Sla]]) -> str:
     """Content hash of what a run enforces: comments, order of keys and file paths do not count."""
     content = {
-        "job": job.model_dump(mode="json", exclude={"extends"}),
+        # where alerts go and where the spec came from do not change what a run enforces
+        "job": job.model_dump(mode="json", exclude={"extends", "alerts"}),
         "policies": [rp.item.model_dump(mode="json") for rp in policies],
         "slas": [rs.item.model_dump(mode="json") for rs in slas],
     }

@@ -24,7 +24,7 @@ import pandas as pd
 
 from governance_pipeline.expectations import TABLE_LEVEL, descriptions
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000
 _SCHEMA = "expect_table_columns_to_match_set"
 
 

@@ -22,7 +22,8 @@ Batches: a new batch is ``validating``; each retrieval after that shows ``in_pro
 with an output file (200 lines) and, if any line failed, an error file. Each line is answered
 by ``responder`` and draws a fault like a chat request does (``schedule``, then ``faults``): a
 "429" line fails with status 429, any other fault kind fails with status 500. Bodies of the
-lines run are appended to ``batch_requests``; ``calls`` counts chat completions only.
+lines run are appended to ``batch_requests``; ``calls`` counts chat completions only. With
+``batch_outcome`` set to "expired", "failed" or "cancelled", a batch ends so, with no lines run.
 
 Faults, decided per chat-completion request (``calls`` counts faulted requests too):
     "429"        429 + OpenAI-shaped error; ``Retry-After`` header when ``retry_after`` is set
@@ -397,6 +398,7 @@ class FakeOpenAI:
         schedule: Sequence[str | Fault | None] | None = None,
         hang_seconds: float = 30.0,
         batch_polls: int = 1,
+        batch_outcome: str = "completed",
     ) -> None:
         self.responder: Responder = responder or _default_responder
         self.latency = latency
@@ -406,6 +408,7 @@ class FakeOpenAI:
         self.schedule: list[Fault | None] = [self._as_fault(s) for s in (schedule or ())]
         self.hang_seconds = hang_seconds
         self.batch_polls = batch_polls
+        self.batch_outcome = batch_outcome
         self.files: dict[str, dict[str, Any]] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_requests: list[dict] = []
@@ -581,6 +584,10 @@ class FakeOpenAI:
         return {k: v for k, v in batch.items() if not k.startswith("_")}
 
     def _run_batch(self, batch: dict[str, Any]) -> None:
+        if self.batch_outcome != "completed":
+            with self._lock:
+                batch["status"] = self.batch_outcome
+            return
         lines = self.files[batch["input_file_id"]]["content"].decode().splitlines()
         outputs, errors = [], []
         for line in filter(str.strip, lines):

@@ -38,9 +38,8 @@ def with_job(
 
 def endpoint_for(base_url: str, **settings: Any) -> Endpoint:
     """The endpoint a run resolves for a configured base URL (and any other settings)."""
-    return resolve_endpoint(
-        Settings(openai_base_url=base_url, openai_api_key=SecretStr("sk-test"), **settings)
-    )
+    settings.setdefault("openai_api_key", SecretStr("sk-test"))
+    return resolve_endpoint(Settings(openai_base_url=base_url, **settings))
 
 
 def prepare(
@@ -58,17 +57,6 @@ def run_stage(db: Path, spec: ResolvedSpec, endpoint: Endpoint) -> dict[str, Any
     """The LLM stage; its figures."""
     with store.connect(db) as con:
         return calling.call_model(con, spec, endpoint)
-
-
-def calls_by_status(db: Path, spec: ResolvedSpec) -> dict[str, int]:
-    """Rows of the current run's llm_call, by status."""
-    with store.connect(db) as con:
-        run_id = stages.current_run(con, spec.name)
-        rows = con.execute(
-            f"SELECT status, count(*) FROM {spec.name}.llm_call WHERE run_id = ? GROUP BY 1",
-            [run_id],
-        ).fetchall()
-    return dict(rows)
 
 
 if __name__ == "__main__":

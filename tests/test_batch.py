@@ -130,3 +130,39 @@ def test_a_batch_api_that_is_down_fails_the_rows_not_the_run(demo_db: Path) -> N
         figures = run_stage(demo_db, spec, endpoint)
     assert figures["by_status"] == {"failed": ROWS}
     assert figures["cost_usd"] == 0.0
+
+
+@pytest.mark.parametrize("outcome", ["expired", "failed"])
+def test_a_batch_that_ends_without_answers_fails_its_rows(demo_db: Path, outcome: str) -> None:
+    spec = triage_spec(batch=True)
+    with FakeOpenAI(triage, batch_outcome=outcome) as server:
+        endpoint = endpoint_for(server.base_url)
+        prepare(demo_db, spec, endpoint)
+        figures = run_stage(demo_db, spec, endpoint)
+    assert figures["by_status"] == {"failed": ROWS}
+    with store.connect(demo_db) as con:
+        why = con.execute("SELECT DISTINCT error_class FROM support_triage.llm_call").fetchall()
+        recorded = con.execute("SELECT status FROM governance.llm_batch").fetchall()
+    assert why == [(f"Batch{outcome.title()}",)]
+    assert recorded == [(outcome,)]
+
+
+def test_a_recorded_batch_the_endpoint_does_not_know_is_let_go(demo_db: Path) -> None:
+    spec = triage_spec(batch=True)
+    with FakeOpenAI(triage) as server:
+        endpoint = endpoint_for(server.base_url)
+        prepare(demo_db, spec, endpoint)
+        with store.connect(demo_db) as con:
+            con.execute(batch.BATCH_DDL)
+            con.execute(
+                "INSERT INTO governance.llm_batch VALUES "
+                "('batch_elsewhere', 'support_triage', 'file-x', 3, 'submitted', now(), NULL)"
+            )
+        figures = run_stage(demo_db, spec, endpoint)
+        again = run_stage(demo_db, spec, endpoint)
+    assert figures["by_status"] == {"ok": ROWS} and again["by_status"] == {"cached": ROWS}
+    with store.connect(demo_db) as con:
+        status = con.execute(
+            "SELECT status FROM governance.llm_batch WHERE batch_id = 'batch_elsewhere'"
+        ).fetchone()
+    assert status == ("not_found",)

@@ -104,7 +104,12 @@ def recording_policy(waits: list[float], **kwargs: float) -> RetryPolicy:
     return RetryPolicy(sleep=sleep, **kwargs)  # type: ignore[arg-type]
 
 
-def run_one(server: FakeOpenAI, policy: RetryPolicy, client_timeout: float = 30.0):
+def run_one(
+    server: FakeOpenAI,
+    policy: RetryPolicy,
+    client_timeout: float = 30.0,
+    limiter: RateLimiter | None = None,
+):
     endpoint = make_endpoint()
     seen = []
 
@@ -120,6 +125,7 @@ def run_one(server: FakeOpenAI, policy: RetryPolicy, client_timeout: float = 30.
                 budget=Budget(),
                 on_result=lambda req, res: seen.append(res),
                 retry=policy,
+                limiter=limiter,
             )
 
     asyncio.run(main())
@@ -138,6 +144,27 @@ def test_every_fault_kind_is_retried_and_counted() -> None:
     assert waits[0] == 0.25  # the server's Retry-After, not the backoff
     for n, wait in enumerate(waits[1:], start=2):  # exponential, with up to backoff_s of jitter
         assert 0.01 * 2 ** (n - 1) <= wait <= 0.01 * 2 ** (n - 1) + 0.01
+
+
+def test_a_retry_after_holds_every_call_of_the_run() -> None:
+    class Recording(RateLimiter):
+        pauses: list[float] = []
+
+        def pause(self, seconds: float) -> None:
+            self.pauses.append(seconds)
+            super().pause(seconds)
+
+    schedule = [Fault("429", retry_after=0.05), Fault("429", retry_after=600), "500"]
+    limiter = Recording()
+    with FakeOpenAI(lambda body: ANSWER, schedule=schedule) as server:
+        result = run_one(server, recording_policy([], max_retries=3, backoff_s=0.01), 30, limiter)
+    # a Retry-After beyond what we wait for fails the call, and holds the others 60 s at most
+    assert (result.status, result.attempts, result.error_class) == (
+        CallStatus.FAILED,
+        2,
+        "RateLimitError",
+    )
+    assert limiter.pauses == [0.05, 60.0]
 
 
 def test_retries_stop_at_max_retries() -> None:
@@ -247,9 +274,9 @@ def through_in(limiter: RateLimiter, tokens: int, window_s: float) -> int:
 @pytest.mark.parametrize(
     ("make", "tokens", "allowed"),
     [
-        (lambda: RateLimiter(requests_per_minute=600), 1, 4 + 1),  # 10/s; starts full: no burst
-        (lambda: RateLimiter(tokens_per_minute=1200, largest_request_tokens=5), 5, 2 + 1),  # 4/s
-        (lambda: RateLimiter(600, 1200, largest_request_tokens=5), 5, 2 + 1),  # tokens bind
+        (lambda: RateLimiter(requests_per_minute=1200), 1, 5 + 1),  # 20/s; starts full: no burst
+        (lambda: RateLimiter(tokens_per_minute=2400, largest_request_tokens=5), 5, 2 + 1),  # 8/s
+        (lambda: RateLimiter(1200, 2400, largest_request_tokens=5), 5, 2 + 1),  # tokens bind
     ],
     ids=["requests", "tokens", "both"],
 )
@@ -257,7 +284,7 @@ def test_the_limiter_never_lets_more_through_than_the_limit(
     make: Callable[[], RateLimiter], tokens: int, allowed: int
 ) -> None:
     limiter = make()
-    assert 0 < through_in(limiter, tokens, 0.4) <= allowed
+    assert 0 < through_in(limiter, tokens, 0.25) <= allowed
 
 
 def test_no_limit_lets_everything_through() -> None:

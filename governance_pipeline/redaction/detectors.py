@@ -86,6 +86,7 @@ _DIGIT_GROUP_RE = re.compile(r"\d+")
 _PHONE_RUN_RE = re.compile(r"[+(]?\d[\d \t().\-/]*\d")
 # Log and ticket timestamps (2026-04-01 12): never phones, and the matcher is slow to say so.
 _DATE_RUN_RE = re.compile(r"\d{4}-[01]\d-[0-3]\d(?: [0-2]\d)?")
+_NO_SEPARATORS = str.maketrans("", "", " \t().-/+")
 _SSN_RE = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-]|-\d)")
 _SSN_CONTEXT_RE = re.compile(r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,5}(\d{9})\b")
 _IBAN_START_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})(?= ?[A-Za-z0-9])")
@@ -117,7 +118,7 @@ def _phone(text: str, region: str, taken: list[Finding]) -> Iterator[Finding]:
     not dates and not already a card, IBAN or SSN (`taken`)."""
     seen: set[tuple[int, int]] = set()
     for run in _PHONE_RUN_RE.finditer(text):
-        if sum(ch.isdigit() for ch in run.group()) < 7 or _DATE_RUN_RE.fullmatch(run.group()):
+        if len(run.group().translate(_NO_SEPARATORS)) < 7 or _DATE_RUN_RE.fullmatch(run.group()):
             continue
         if any(f.start <= run.start() and run.end() <= f.end for f in taken):
             continue
@@ -138,6 +139,8 @@ def _phone(text: str, region: str, taken: list[Finding]) -> Iterator[Finding]:
 def _card(text: str) -> Iterator[Finding]:
     """Longest Luhn-valid window of whole digit groups (13-19 digits) in each digit run."""
     for run in _DIGIT_RUN_RE.finditer(text):
+        if len(run.group().translate(_NO_SEPARATORS)) < _MIN_CARD:
+            continue
         groups = list(_DIGIT_GROUP_RE.finditer(text, run.start(), run.end()))
         first = 0
         while first < len(groups):
@@ -192,10 +195,10 @@ def _ip(text: str) -> Iterator[Finding]:
         for m in _IPV4_RE.finditer(text):
             if not _is_version(text, m.start()):
                 yield Finding(Entity.IP_ADDRESS, m.start(), m.end(), m.group())
-    if text.count(":") >= 2:
+    if "::" in text or text.count(":") >= 7:
         for m in _IPV6_RE.finditer(text):
-            value = m.group()
-            if value.count(":") < 2 or value == "::":
+            value = m.group()  # a full address has 7 colons; a shortened one has "::"
+            if value == "::" or ("::" not in value and value.count(":") != 7):
                 continue
             try:
                 ipaddress.IPv6Address(value)
@@ -226,9 +229,11 @@ _NOT_PHONES = (Entity.CREDIT_CARD, Entity.IBAN, Entity.US_SSN)
 _NEEDS_DIGITS = {Entity.PHONE: 7, Entity.CREDIT_CARD: 13, Entity.US_SSN: 9, Entity.IBAN: 2}
 
 
-def _resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
+def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
     """Keep non-overlapping findings (longest first, ties by priority), sorted by start."""
-    ranked = sorted(findings, key=lambda f: (-(f.end - f.start), -TIE_PRIORITY[f.entity], f.start))
+    ranked = sorted(
+        findings, key=lambda f: (-(f.end - f.start), -TIE_PRIORITY.get(f.entity, -1), f.start)
+    )
     kept: list[Finding] = []
     for f in ranked:
         if all(f.end <= k.start or k.end <= f.start for k in kept):
@@ -266,7 +271,7 @@ def detect(
             found.extend(_DETECTORS[entity](text))
     if Entity.PHONE in wanted and digits >= _NEEDS_DIGITS[Entity.PHONE]:
         found.extend(_phone(text, region, [f for f in found if f.entity in _NOT_PHONES]))
-    return _resolve_overlaps(found) if len(found) > 1 else found
+    return resolve_overlaps(found) if len(found) > 1 else found
 
 
 def find_pii(

@@ -11,21 +11,29 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from governance_pipeline.redaction import operators as ops
-from governance_pipeline.redaction.detectors import ALL_ENTITIES, Entity, Finding, detect
+from governance_pipeline.redaction.detectors import (
+    ALL_ENTITIES,
+    Entity,
+    Finding,
+    detect,
+    resolve_overlaps,
+)
+from governance_pipeline.redaction.ner import NerDetector, NerEntity
 from governance_pipeline.redaction.vault import RedactionKeys, Tokenizer, surrogate
 
 __all__ = ["Redactor", "normalise"]
 
 _MAX_PASSES = 4
+_NEAR = 96  # characters either side of a replacement looked at again
 
 
-def normalise(entity: Entity, value: str) -> str:
+def normalise(entity: Entity | NerEntity, value: str) -> str:
     """The key under which equal values share a placeholder, hash or token."""
-    if entity in (Entity.EMAIL, Entity.URL, Entity.IP_ADDRESS):
-        return value.lower()
     if entity is Entity.IBAN:
         return "".join(value.split()).upper()
-    return "".join(ch for ch in value if ch.isdecimal())
+    if entity in (Entity.PHONE, Entity.CREDIT_CARD, Entity.US_SSN):
+        return "".join(ch for ch in value if ch.isdecimal())
+    return " ".join(value.lower().split())  # emails, URLs, addresses, names, places
 
 
 class Redactor:
@@ -37,6 +45,7 @@ class Redactor:
         region: str = "US",
         operators: Sequence[ops.Operator] = (),
         keys: RedactionKeys | None = None,
+        ner: Sequence[NerEntity] = (),
     ) -> None:
         """Initialise the redactor.
 
@@ -46,6 +55,7 @@ class Redactor:
             operators: The spec's operators, first match wins; placeholders otherwise.
             keys: Secrets of the hash and tokenise operators (read from the environment when
                 an operator needs them and none are given).
+            ner: Names and places to find with the optional NER model (see `ner`).
 
         Raises:
             RedactionError: an operator needs a key that is not set.
@@ -61,6 +71,7 @@ class Redactor:
             Tokenizer(keys.require("token_key")) if keys and ops.TokenizeOp in kinds else None
         )
         self._always_dropped = ops.dropped_always(self._operators)
+        self._ner = NerDetector(list(ner)) if ner else None
 
     def redact_text(self, text: str | None, column: str = "") -> tuple[str | None, Counter[str]]:
         """Redact a single value, numbered as a row of its own."""
@@ -79,7 +90,7 @@ class Redactor:
             The redacted columns (same keys, same order; a dropped column is ``None``) and the
             number of findings per entity type name, e.g. ``Counter({'EMAIL': 2})``.
         """
-        numbers: dict[Entity, dict[str, str]] = {}
+        numbers: dict[Entity | NerEntity, dict[str, str]] = {}
         counts: Counter[str] = Counter()
         out = {c: self._redact(c, text, numbers, counts) for c, text in values.items()}
         return out, counts
@@ -88,19 +99,24 @@ class Redactor:
         self,
         column: str,
         text: str | None,
-        numbers: dict[Entity, dict[str, str]],
+        numbers: dict[Entity | NerEntity, dict[str, str]],
         counts: Counter[str],
     ) -> str | None:
         """Detect and replace until nothing is found.
 
-        ``phonenumbers`` misses a phone directly followed by more digits; once the neighbour is
-        replaced the phone shows, hence the passes. After ``_MAX_PASSES`` whatever is left gets
-        a placeholder, which no detector matches, so the loop always ends clean.
+        Replacing a value can uncover a neighbour that its digits hid: ``phonenumbers`` misses
+        a phone directly followed by more digits, an email whose TLD runs into a card number
+        is no email until the card is gone. So the text around each replacement is looked at
+        again, and the whole text passes again if anything shows there. After ``_MAX_PASSES``
+        whatever is left gets a placeholder, which no detector matches, so the loop ends clean.
         """
         if text is None or column in self._always_dropped:
             return None
         passes = 0
-        while findings := detect(text, self._entities, region=self._region):
+        findings = detect(text, self._entities, region=self._region)
+        if self._ner is not None:  # once per value: the model is slow and its output stable
+            findings = resolve_overlaps([*findings, *self._ner.detect(text)])
+        while findings:
             passes += 1
             chosen = [
                 ops.select(self._operators, column, f.entity) if passes <= _MAX_PASSES else None
@@ -109,7 +125,12 @@ class Redactor:
             if any(isinstance(op, ops.DropOp) for op in chosen):
                 counts.update(f.entity.value for f in findings)
                 return None
-            text = self._substitute(text, findings, chosen, numbers, counts)
+            text, spans = self._substitute(text, findings, chosen, numbers, counts)
+            near = (text[max(0, a - _NEAR) : b + _NEAR] for a, b in spans)
+            if any(detect(piece, self._entities, region=self._region) for piece in near):
+                findings = detect(text, self._entities, region=self._region)
+            else:
+                findings = []
         return text
 
     def _substitute(
@@ -117,21 +138,27 @@ class Redactor:
         text: str,
         findings: list[Finding],
         chosen: list[ops.Operator | None],
-        numbers: dict[Entity, dict[str, str]],
+        numbers: dict[Entity | NerEntity, dict[str, str]],
         counts: Counter[str],
-    ) -> str:
+    ) -> tuple[str, list[tuple[int, int]]]:
+        """The text with the findings replaced, and where the replacements now stand."""
         parts: list[str] = []
-        cursor = 0
+        spans: list[tuple[int, int]] = []
+        cursor = length = 0
         for finding, op in zip(findings, chosen, strict=True):
-            parts.append(text[cursor : finding.start])
-            parts.append(self._replacement(finding, op, numbers))
+            before = text[cursor : finding.start]
+            replacement = self._replacement(finding, op, numbers)
+            parts += [before, replacement]
+            length += len(before)
+            spans.append((length, length + len(replacement)))
+            length += len(replacement)
             counts[finding.entity.value] += 1
             cursor = finding.end
         parts.append(text[cursor:])
-        return "".join(parts)
+        return "".join(parts), spans
 
     def _replacement(
-        self, f: Finding, op: ops.Operator | None, numbers: dict[Entity, dict[str, str]]
+        self, f: Finding, op: ops.Operator | None, numbers: dict[Entity | NerEntity, dict[str, str]]
     ) -> str:
         key = normalise(f.entity, f.value)
         name = f.entity.value
