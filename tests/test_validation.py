@@ -155,3 +155,22 @@ def test_bad_landing_data_becomes_reasons_not_exceptions(con: duckdb.DuckDBPyCon
         "6": ["input.raw.length"],
         None: ["input.id.required"],
     }
+
+
+def test_typed_columns_are_read_as_iso_text(con: duckdb.DuckDBPyConnection) -> None:
+    suite = _job(
+        {
+            "id": {"type": "integer", "min": 1},
+            "at": {"type": "timestamp", "required": True},
+            "on": {"type": "timestamp"},
+            "ok": {"type": "boolean"},
+            "score": {"type": "float", "max": 1},
+        }
+    )
+    con.execute(
+        "CREATE TABLE t AS SELECT 7::BIGINT AS id, TIMESTAMPTZ '2026-01-05 09:30:00+02' AS at, "
+        "DATE '2026-01-05' AS on, true AS ok, 0.5::DOUBLE AS score"
+    )
+    con.execute("INSERT INTO t VALUES (8, NULL, NULL, NULL, 1.5)")
+    verdicts = validation.validate_table(con, "t", suite, "id")
+    assert verdicts.failed_by_key == {"8": ["input.at.required", "input.score.between"]}

@@ -10,7 +10,7 @@
 * ``IBAN``: country code, check digits, the country's registered length, mod-97 valid; spaces
   between groups allowed.
 * ``IP_ADDRESS``: IPv4 dotted quads and IPv6 (validated by :mod:`ipaddress`); version strings
-  such as ``v1.2.3.4`` or ``2.14.3.1024`` are not addresses.
+  such as ``v1.2.3.4``, ``2.14.3.1024`` or ``build 9.3.9.109`` are not addresses (nor phones).
 * ``URL``: ``http(s)://`` or ``ftp://`` links and ``www.`` hosts; bare words with dots are not.
 
 Overlaps are resolved so that each character belongs to at most one finding: the longer span
