@@ -10,7 +10,7 @@ from governance_pipeline.endpoint import Endpoint, resolve_endpoint
 from governance_pipeline.errors import (
     EndpointError,
     GovernanceError,
-    NotBuiltError,
+    RedactionError,
     SpecError,
     StoreError,
 )
@@ -27,7 +27,7 @@ __all__ = [
     "Entity",
     "GovernanceError",
     "Level",
-    "NotBuiltError",
+    "RedactionError",
     "Redactor",
     "ResolvedSpec",
     "Settings",

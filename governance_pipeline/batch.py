@@ -26,7 +26,13 @@ from openai.types.chat import ChatCompletion
 
 from governance_pipeline.budget import Budget
 from governance_pipeline.endpoint import Endpoint
-from governance_pipeline.llm import CallRequest, CallResult, CallStatus, estimate_tokens
+from governance_pipeline.llm import (
+    CallRequest,
+    CallResult,
+    CallStatus,
+    answered,
+    estimate_tokens,
+)
 from governance_pipeline.retry import CallFailure, RetryPolicy
 from governance_pipeline.stages import now
 
@@ -238,16 +244,6 @@ def _result(line: dict[str, Any], endpoint: Endpoint, latency_ms: float) -> Call
         )
         return CallResult(h, CallStatus.FAILED, latency_ms=latency_ms, error_class=name)
     completion = ChatCompletion.model_validate(response["body"])
-    usage = completion.usage
-    tokens_in = usage.prompt_tokens if usage else 0
-    tokens_out = usage.completion_tokens if usage else 0
-    content = completion.choices[0].message.content if completion.choices else None
-    return CallResult(
-        h,
-        CallStatus.OK,
-        content=content or "",
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        latency_ms=latency_ms,
-        cost_usd=endpoint.cost(tokens_in, tokens_out, batch=True),
+    return answered(
+        h, completion, latency_ms, lambda tin, tout: endpoint.cost(tin, tout, batch=True)
     )

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from governance_pipeline.errors import GovernanceError, NotBuiltError
+from governance_pipeline.errors import GovernanceError
 from governance_pipeline.progress import progress_bar
 from governance_pipeline.settings import PROJECT_ROOT, Settings, dagster_home
 
@@ -45,8 +45,6 @@ def _guarded(fn):  # type: ignore[no-untyped-def]
     def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
         try:
             return fn(*args, **kwargs)
-        except NotBuiltError as exc:
-            fail(str(exc), code=2)
         except GovernanceError as exc:
             fail(str(exc))
 

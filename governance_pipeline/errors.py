@@ -4,7 +4,7 @@
     ├── SpecError            a spec file is malformed, inconsistent or points at nothing
     ├── StoreError           the DuckDB store cannot be opened or is missing a table
     ├── EndpointError        the model endpoint is misconfigured or cannot be started
-    └── NotBuiltError        a command of the stable interface that is not built yet
+    └── RedactionError       a redaction key is missing, or a reidentification is refused
 
 Bad rows are never exceptions: they are quarantined with a reason. These errors are for what a
 person must fix before a run can go on, and each message says what to do.
@@ -48,5 +48,5 @@ class EndpointError(GovernanceError):
     """The model endpoint is misconfigured, or the embedded model cannot be started."""
 
 
-class NotBuiltError(GovernanceError):
-    """A command of the stable interface whose implementation has not landed yet."""
+class RedactionError(GovernanceError):
+    """A redaction operator cannot run (a key is missing) or a reidentification is refused."""

@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from governance_pipeline.budget import Budget
 from governance_pipeline.endpoint import Endpoint
@@ -216,18 +217,30 @@ async def _call(
             attempts=attempts,
             error_class=type(exc).__name__,
         )
+    return answered(req.request_hash, completion, latency_ms, endpoint.cost, attempts=attempts)
+
+
+def answered(
+    request_hash: str,
+    completion: ChatCompletion,
+    latency_ms: float,
+    cost: Callable[[int, int], float],
+    *,
+    attempts: int = 1,
+) -> CallResult:
+    """The result of a call the endpoint answered: its content, usage and what it cost."""
     usage = completion.usage
     tokens_in = usage.prompt_tokens if usage else 0
     tokens_out = usage.completion_tokens if usage else 0
     content = completion.choices[0].message.content if completion.choices else None
     return CallResult(
-        req.request_hash,
+        request_hash,
         CallStatus.OK,
         content=content or "",
         tokens_in=tokens_in,
         tokens_out=tokens_out,
         latency_ms=latency_ms,
-        cost_usd=endpoint.cost(tokens_in, tokens_out),
+        cost_usd=cost(tokens_in, tokens_out),
         attempts=attempts,
     )
 

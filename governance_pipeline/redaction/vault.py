@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from governance_pipeline.errors import GovernanceError
+from governance_pipeline.errors import RedactionError
 
 __all__ = ["RedactionError", "RedactionKeys", "Tokenizer", "reidentify", "surrogate"]
 
@@ -46,10 +46,6 @@ CREATE TABLE IF NOT EXISTS governance.reidentification (
 """
 TOKEN_RE = re.compile(r"<([A-Z][A-Z_]*[A-Z])_T_([a-z]{16})>")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-class RedactionError(GovernanceError):
-    """A redaction operator cannot run (a key is missing) or a reidentification is refused."""
 
 
 class RedactionKeys(BaseSettings):
