@@ -1,0 +1,113 @@
+"""Input assets: validated_input (+ input_quarantine) with the blocking batch check, and
+model_input with the blocking no_pii check, which stops a run before any model call."""
+
+from typing import Any
+
+import dagster as dg
+
+from assets.common import meta, source_key, stage_keys
+from assets.resources import GovernanceStore, ModelEndpoint, RunInstructions
+from governance_pipeline import model_input as model_input_stage
+from governance_pipeline import stages
+from governance_pipeline.spec import ResolvedSpec
+
+
+def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
+    """The job's input stages."""
+    name, group, key = spec.name, spec.name, stage_keys(spec)
+
+    @dg.multi_asset(
+        name=f"{name}__validate_input",
+        specs=[
+            dg.AssetSpec(
+                key["validated_input"],
+                deps=[source_key(spec)],
+                group_name=group,
+                description="Source rows that meet every input expectation.",
+            ),
+            dg.AssetSpec(
+                key["input_quarantine"],
+                deps=[source_key(spec)],
+                group_name=group,
+                description="Source rows that broke an expectation, with its id.",
+            ),
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "input_batch",
+                asset=key["validated_input"],
+                blocking=True,
+                description="Batch-level expectations: schema (drift names the columns), "
+                "row count and freshness; a failure stops the job before any model call.",
+            ),
+        ],
+    )
+    def validate_input(
+        context: dg.AssetExecutionContext,
+        store: GovernanceStore,
+        endpoint: ModelEndpoint,
+        instructions: RunInstructions,
+    ) -> Any:
+        run_spec = instructions.apply(spec)
+        with store.connect() as con:
+            figures = stages.validate_input(
+                con, run_spec, context.run.run_id, endpoint.resolve(spec.job.model.name)
+            )
+        failures = figures["batch_failures"]
+        yield dg.MaterializeResult(
+            asset_key=key["validated_input"],
+            metadata=meta(
+                {k: figures[k] for k in ("rows_in", "validated")}
+                | {"spec_hash": run_spec.spec_hash}
+            ),
+        )
+        yield dg.MaterializeResult(
+            asset_key=key["input_quarantine"],
+            metadata=meta({k: figures[k] for k in ("quarantined", "quarantined_by_rule")}),
+        )
+        yield dg.AssetCheckResult(
+            asset_key=key["validated_input"],
+            check_name="input_batch",
+            passed=not failures,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=figures["batch_message"] if failures else "schema, row count, freshness ok",
+            metadata={"failed": dg.MetadataValue.json(failures)},
+        )
+
+    @dg.asset(
+        key=key["model_input"],
+        deps=[key["validated_input"]],
+        group_name=group,
+        description="Redacted rows and their request hashes: exactly what the model will see.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                "no_pii",
+                asset=key["model_input"],
+                blocking=True,
+                description="No detectable PII in any model input.",
+            )
+        ],
+    )
+    def model_input(
+        store: GovernanceStore, endpoint: ModelEndpoint, instructions: RunInstructions
+    ) -> dg.MaterializeResult:
+        run_spec = instructions.apply(spec)
+        with store.connect() as con:
+            figures = stages.build_model_input(con, run_spec, endpoint.resolve(spec.job.model.name))
+            scanned = model_input_stage.scan(con, run_spec)  # every row, for the spec's entities
+        leaks = scanned["rows_with_pii"]
+        return dg.MaterializeResult(
+            metadata=meta(figures),
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="no_pii",
+                    passed=leaks == 0,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    description=f"{leaks} of {scanned['rows_scanned']} rows hold detectable PII"
+                    + (f" ({', '.join(sorted(scanned['by_entity']))})" if leaks else ""),
+                    metadata=meta(scanned),
+                )
+            ],
+        )
+
+    return [validate_input, model_input]
