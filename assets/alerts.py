@@ -65,7 +65,7 @@ def check_evaluations(
 
 def alert_configs(specs: list[ResolvedSpec]) -> dict[str, AlertsConfig]:
     """Each job's alert routing."""
-    return {s.name: s.job.alerts for s in specs}
+    return {s.name: s.alerts for s in specs}
 
 
 def alert_run(

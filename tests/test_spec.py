@@ -625,3 +625,16 @@ def test_any_spec_text_loads_or_fails_with_a_spec_error(
         spec.load(path)
     except SpecError as error:
         assert str(error).startswith(str(path))
+
+
+def test_alert_routes_come_from_the_nearest_spec_that_names_them(tmp_path: Path) -> None:
+    route = "\nalerts:\n  sinks:\n    - {type: log, name: platform-log}\n"
+    path = make_specs(tmp_path, extra={PLATFORM: (SPEC_DIR / PLATFORM).read_text() + route})
+    own = spec.load(path)  # the job names its own sinks: they win
+    assert "platform-log" not in [s.label for s in own.alerts.sinks]
+    text = path.read_text()
+    start = text.index("\nalerts:")
+    path.write_text(text[:start] + text[text.index("\nbudget:", start) :])  # the job names none
+    inherited = spec.load(path)
+    assert [s.label for s in inherited.alerts.sinks] == ["platform-log"]
+    assert inherited.spec_hash == own.spec_hash  # routing is not enforcement

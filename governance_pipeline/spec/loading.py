@@ -16,6 +16,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from governance_pipeline.alerting.config import AlertsConfig
 from governance_pipeline.errors import SpecError
 from governance_pipeline.spec.models import (
     BaseSpec,
@@ -141,8 +142,10 @@ def load(path: Path | str, user_instructions: list[str] | None = None) -> Resolv
         _merge(policies, user_policy(i, text), Origin(file="<run>", line=None), "policies")
     _check_rule_fields(job, path, job_lines, policies)
     resolved = [policies[k] for k in policies]
+    alerts = next((spec.alerts for _, spec, _ in reversed(layers) if spec.alerts is not None), None)
     return ResolvedSpec(
         job=job,
+        alerts=alerts or AlertsConfig(),
         path=str(path),
         policies=resolved,
         slas=list(slas.values()),

@@ -321,6 +321,9 @@ class BaseSpec(_Model):
     extends: list[str] = Field(default_factory=list, description="Base specs, relative paths.")
     policies: list[Policy] = Field(default_factory=list, description="Inherited policies.")
     slas: list[Sla] = Field(default_factory=list, description="Inherited SLAs.")
+    alerts: AlertsConfig | None = Field(
+        None, description="Where alerts go for the jobs that extend this spec and name none."
+    )
 
 
 class JobSpec(BaseSpec):
@@ -335,8 +338,10 @@ class JobSpec(BaseSpec):
     output: dict[str, OutputField] = Field(description="The fields of the model's JSON output.")
     budget: Budget = Field(default_factory=Budget, description="Caps per run.")
     examples: list[Example] = Field(default_factory=list, description="Worked examples.")
-    alerts: AlertsConfig = Field(
-        default_factory=AlertsConfig, description="Where failed checks and runs are alerted."
+    alerts: AlertsConfig | None = Field(
+        None,
+        description="Where failed checks and runs are alerted; without it, the nearest spec "
+        "it extends that says, else the log and $GOVERNANCE_ALERT_WEBHOOK_URL.",
     )
     name: str = Field("", description="Human-readable title of the job.")
 
@@ -372,6 +377,7 @@ class ResolvedSpec(_Model):
     path: str
     policies: list[Resolved[Policy]]
     slas: list[Resolved[Sla]]
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     spec_hash: str
 
     @property
