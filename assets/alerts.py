@@ -88,6 +88,23 @@ def alert_run(
     return alerts + ([alert] if alert else [])
 
 
+def root_error(event: dg.DagsterEvent) -> Any:
+    """The innermost error of a step failure event (None if it carries none)."""
+    error = event.step_failure_data.error if event.step_failure_data else None
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error
+
+
+def blocked_by_checks(step_failures: list[dg.DagsterEvent]) -> bool:
+    """True when every failed step failed only because a blocking asset check failed: the run
+    did its work and governance stopped publication, which the check's own alert reports."""
+    roots = [root_error(e) for e in step_failures]
+    return bool(roots) and all(
+        r is not None and r.cls_name == "DagsterAssetCheckFailedError" for r in roots
+    )
+
+
 def build_alert_sensors(
     specs: list[ResolvedSpec], check_keys: list[dg.AssetCheckKey]
 ) -> list[dg.SensorDefinition]:
@@ -130,6 +147,8 @@ def build_alert_sensors(
     def governance_run_failures(
         context: dg.RunFailureSensorContext, store: GovernanceStore
     ) -> None:
+        if blocked_by_checks(context.get_step_failure_events()):
+            return  # a blocking check stopped publication: its own alert says so
         message = context.failure_event.message or "the run failed"
         _run_event(store, context.dagster_run, False, message)
 

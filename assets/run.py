@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from assets.alerts import alert_run, load_alert_configs
+from assets.alerts import alert_run, blocked_by_checks, load_alert_configs, root_error
 from assets.definitions import build_definitions
 from governance_pipeline import store
 from governance_pipeline.errors import GovernanceError
 from governance_pipeline.settings import Settings, dagster_home
 from governance_pipeline.summary import RunSummary, summarize
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 """The CLI prints its own report; Dagster's step log stays in the UI."""
 
 
@@ -25,6 +25,9 @@ class RunOutcome:
     summary: RunSummary | None
     alerts: list[str]
     failure: str | None = None
+    blocked: bool = False
+    """The run did its work, and a blocking check stopped publication (not a failure of the
+    run itself: the check's alert reports it)."""
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -37,15 +40,9 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """The root cause of each failed step, in one line each: the error a person must fix."""
     messages = []
     for event in result.all_events:
-        error = (
-            event.step_failure_data.error
-            if event.is_step_failure and event.step_failure_data
-            else None
-        )
-        while error is not None and error.cause is not None:
-            error = error.cause
+        error = root_error(event) if event.is_step_failure else None
         if error is not None:
-            messages.append(f"{event.step_key}: {error.message.strip()}")
+            messages.append(f"{event.step_key}: {' '.join(error.message.split())}")
     return "; ".join(messages) or "the run failed; see `govern ui` for its log"
 
 
@@ -77,11 +74,15 @@ def run_job(
         },
     )
     failure = None if result.success else failure_message(result)
+    blocked = not result.success and blocked_by_checks(
+        [e for e in result.all_events if e.is_step_failure]
+    )
     check_keys = list(defs.resolve_asset_graph().asset_check_keys)
     alerts: list[str] = []
     config = load_alert_configs(settings.spec_dir)[job]
     with store.connect(settings.db) as con:
-        for alert in alert_run(con, instance, check_keys, config, job, result.run_id, failure):
+        run_failure = None if blocked else failure
+        for alert in alert_run(con, instance, check_keys, config, job, result.run_id, run_failure):
             alerts.append(
                 f"{alert.severity} {alert.kind.value} of {alert.check_name}: {alert.message}"
             )
@@ -92,4 +93,4 @@ def run_job(
             ).fetchone()[0]
         )  # type: ignore[index]
         summary = summarize(con, job, result.run_id) if has_ledger else None
-    return RunOutcome(result.success, summary, alerts, failure)
+    return RunOutcome(result.success, summary, alerts, failure, blocked)

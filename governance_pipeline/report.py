@@ -61,8 +61,12 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
 def sla_table(verdicts: list[SlaVerdict]) -> Table:
     """The SLA report: promised, measured, breached or not, error budget left."""
     table = Table(title="SLAs", title_justify="left")
-    for col in ("sla", "level", "promised", "measured", "sample", "verdict", "budget left"):
-        table.add_column(col, justify="right" if col in ("sample", "budget left") else "left")
+    for col in ("sla", "promised", "measured", "sample", "verdict", "budget left"):
+        table.add_column(
+            col,
+            justify="right" if col in ("sample", "budget left") else "left",
+            overflow="fold",
+        )
     for v in verdicts:
         measured = "n/a" if v.measured is None else f"{v.measured:.4g}"
         if v.confidence is not None and v.held_to is not None:
@@ -79,8 +83,7 @@ def sla_table(verdicts: list[SlaVerdict]) -> Table:
             verdict += " [red](blocks)[/red]"
         budget = "n/a" if v.budget_left is None else f"{v.budget_left:.0%}"
         table.add_row(
-            v.sla_id,
-            f"{v.level} ({v.severity.value})",
+            f"{v.sla_id}\n[dim]{v.level} {v.severity.value}[/dim]",
             v.promised,
             measured,
             str(v.sample_size),

@@ -189,3 +189,23 @@ def test_run_without_the_source_table_names_the_spec_field(
     assert "support_triage.yaml:" in error[0] and "(source.table)" in error[0]
     assert "raw.support_tickets does not exist" in error[0] and "govern demo" in error[0]
     assert endpoint_env.calls == 0
+
+
+def _wrong_enum(body: dict) -> str:
+    return '{"category": "refunds", "urgency": "high", "sentiment": "negative", "summary": "x"}'
+
+
+def test_a_blocked_publication_is_reported_as_such(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeOpenAI(_wrong_enum) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        code, out = invoke("run", "support_triage")
+        demo_code, demo_out = invoke("demo")
+    assert code == 1
+    assert "error: ERROR-level SLA blocked publication: compliance-rate" in out
+    assert "run failed" not in out
+    assert "breach of run" not in out  # the check's alert reports it; the run did not fail
+    assert demo_code == 0, demo_out  # the demo shows governance at work; it is not an error
+    assert "governance working" in demo_out
