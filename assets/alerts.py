@@ -96,6 +96,16 @@ def root_error(event: dg.DagsterEvent) -> Any:
     return error
 
 
+def failure_text(step_failures: list[dg.DagsterEvent]) -> str:
+    """The root cause of each failed step, one clause each: the error a person must fix."""
+    clauses = []
+    for event in step_failures:
+        error = root_error(event)
+        if error is not None:
+            clauses.append(f"{event.step_key}: {' '.join(error.message.split())}")
+    return "; ".join(clauses)
+
+
 def blocked_by_checks(step_failures: list[dg.DagsterEvent]) -> bool:
     """True when every failed step failed only because a blocking asset check failed: the run
     did its work and governance stopped publication, which the check's own alert reports."""
@@ -147,9 +157,10 @@ def build_alert_sensors(
     def governance_run_failures(
         context: dg.RunFailureSensorContext, store: GovernanceStore
     ) -> None:
-        if blocked_by_checks(context.get_step_failure_events()):
+        step_failures = context.get_step_failure_events()
+        if blocked_by_checks(step_failures):
             return  # a blocking check stopped publication: its own alert says so
-        message = context.failure_event.message or "the run failed"
+        message = failure_text(step_failures) or context.failure_event.message or "run failed"
         _run_event(store, context.dagster_run, False, message)
 
     @dg.run_status_sensor(

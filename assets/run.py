@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from assets.alerts import alert_run, blocked_by_checks, load_alert_configs, root_error
+from assets.alerts import alert_run, blocked_by_checks, failure_text, load_alert_configs
 from assets.definitions import build_definitions
 from governance_pipeline import store
 from governance_pipeline.errors import GovernanceError
@@ -37,13 +37,9 @@ def dagster_instance() -> dg.DagsterInstance:
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The root cause of each failed step, in one line each: the error a person must fix."""
-    messages = []
-    for event in result.all_events:
-        error = root_error(event) if event.is_step_failure else None
-        if error is not None:
-            messages.append(f"{event.step_key}: {' '.join(error.message.split())}")
-    return "; ".join(messages) or "the run failed; see `govern ui` for its log"
+    """The root cause of each failed step of a run: the error a person must fix."""
+    step_failures = [e for e in result.all_events if e.is_step_failure]
+    return failure_text(step_failures) or "the run failed; see `govern ui` for its log"
 
 
 def run_job(

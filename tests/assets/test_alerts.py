@@ -77,8 +77,8 @@ def test_a_breach_alerts_once_and_its_recovery_notifies_once(
         checks(dg.build_sensor_context(instance=instance, resources=resources, cursor=None))
         run_sensor(failures, bad, failed=True)
 
-        hooks = http.at("/hook")
-        assert sorted(h.json["check_name"] for h in hooks) == sorted([*failed, "run"])
+        hooks = http.at("/hook")  # a blocked publication is not a failed run: no `run` alert
+        assert sorted(h.json["check_name"] for h in hooks) == sorted(failed)
         for hook in hooks:  # each one signed
             digest = hmac.new(
                 SECRET.encode(),
@@ -86,7 +86,7 @@ def test_a_breach_alerts_once_and_its_recovery_notifies_once(
                 hashlib.sha256,
             ).hexdigest()
             assert hook.headers["X-Governance-Signature"] == f"sha256={digest}"
-        everything = sorted([*failed, "run"])  # all ERROR: platform and developer SLAs
+        everything = sorted(failed)  # all ERROR: platform and developer SLAs
         assert sorted(r.json["blocks"][0]["text"]["text"] for r in http.at("/slack")) == sorted(
             f":rotating_light: *[ERROR] support_triage: {c} failed*" for c in everything
         )
@@ -102,7 +102,19 @@ def test_a_breach_alerts_once_and_its_recovery_notifies_once(
         assert "BREACHED, publication blocked" in triage_alert["message"]
         assert triage_alert["run_id"] == bad.run_id
 
-        # run 2: a good model (asked afresh); the checks pass, the run succeeds
+        # run 2: the source table is gone; the run itself fails and opens the `run` incident
+        with store.connect(demo_db) as con:
+            con.execute("ALTER TABLE raw.support_tickets RENAME TO support_tickets_away")
+        broken = run(triage)
+        assert not broken.success
+        run_sensor(failures, broken, failed=True)
+        run_alerts = [h.json for h in http.at("/hook") if h.json["check_name"] == "run"]
+        assert [(a["kind"], a["run_id"]) for a in run_alerts] == [("breach", broken.run_id)]
+        assert "source.table" in run_alerts[0]["message"]
+        with store.connect(demo_db) as con:
+            con.execute("ALTER TABLE raw.support_tickets_away RENAME TO support_tickets")
+
+        # run 3: a good model (asked afresh); the checks pass, the run succeeds
         with store.connect(demo_db) as con:
             con.execute("DELETE FROM governance.llm_cache")
         http.received.clear()
