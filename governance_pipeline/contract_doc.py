@@ -212,7 +212,7 @@ def render_markdown(spec: ResolvedSpec) -> str:
 
 def render_html(markdown: str, title: str) -> str:
     """The Markdown document as a standalone HTML page."""
-    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{jinja2.filters.escape(title)}</title><style>{_CSS}</style></head>"
