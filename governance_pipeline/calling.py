@@ -30,11 +30,12 @@ from governance_pipeline.call_log import CallLog, Entry
 from governance_pipeline.contracts import Contract
 from governance_pipeline.endpoint import Endpoint
 from governance_pipeline.llm import CallRequest, CallResult, CallStatus, CircuitBreaker
+from governance_pipeline.prompts import RequestBuilder
 from governance_pipeline.ratelimit import RateLimiter, effective_limit
 from governance_pipeline.retry import RetryPolicy
 from governance_pipeline.settings import Settings
 from governance_pipeline.spec import ResolvedSpec
-from governance_pipeline.stages import Progress, current_run, request_body
+from governance_pipeline.stages import Progress, current_run
 
 OnResult = Callable[[CallRequest, CallResult], None]
 
@@ -69,10 +70,11 @@ def call_model(
     ).fetchall()
     keys_by_hash: dict[str, list[Any]] = defaultdict(list)
     bodies: dict[str, dict[str, Any]] = {}
+    requests = RequestBuilder(spec, endpoint)
     for k, data, h in rows:
         keys_by_hash[h].append(k)
         if h not in bodies:
-            bodies[h] = request_body(spec, endpoint, json.loads(data))
+            bodies[h] = requests.body(json.loads(data))
     con.execute(f"DELETE FROM {job.job}.llm_call WHERE run_id = ?", [run_id])
     log = CallLog(con, job.job, key, run_id, endpoint.model, len(rows), on_progress)
     cached = _cached(con, list(keys_by_hash))

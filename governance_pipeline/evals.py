@@ -68,16 +68,10 @@ class ModelEval:
 def run_model_eval(spec: ResolvedSpec, endpoint: Endpoint) -> ModelEval:
     """Send each example input to the model once and judge the answers by the contract."""
     contract = Contract(spec)
-    schema = prompts.output_schema(spec)
+    builder = prompts.RequestBuilder(spec, endpoint)
     requests = []
     for example in spec.job.examples:
-        body = llm.request_body(
-            endpoint,
-            prompts.build_messages(spec, example.input),
-            temperature=spec.job.model.temperature,
-            max_tokens=spec.job.model.max_tokens,
-            schema=schema,
-        )
+        body = builder.body(example.input)
         requests.append(CallRequest(llm.request_hash(body), body, (len(requests),)))
     results: dict[int, CallResult] = {}
 

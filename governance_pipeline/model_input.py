@@ -58,8 +58,7 @@ class _Builder:
         self.spec, self.endpoint, self.columns = spec, endpoint, columns
         self.redactor = Redactor(red.entities, operators=red.operators, ner=red.ner)
         self.dropped = dropped_always(red.operators)
-        self.system = prompts.system_message(spec)
-        self.schema = prompts.output_schema(spec)
+        self.requests = prompts.RequestBuilder(spec, endpoint)
 
     def build(self, rows: list[tuple[Any, ...]]) -> Chunk:
         job = self.spec.job
@@ -77,17 +76,7 @@ class _Builder:
                 data[col], n = names.redact_names(data[col], known)
                 if n:
                     counts["NAME"] += n
-            messages = [
-                {"role": "system", "content": self.system},
-                {"role": "user", "content": prompts.user_message(self.spec, data)},
-            ]
-            body = llm.request_body(
-                self.endpoint,
-                messages,
-                temperature=job.model.temperature,
-                max_tokens=job.model.max_tokens,
-                schema=self.schema,
-            )
+            body = self.requests.body(data)
             out.columns[key].append(row[key])
             out.columns["data"].append(
                 json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)

@@ -12,6 +12,8 @@ import json
 import re
 from typing import Any
 
+from governance_pipeline import llm
+from governance_pipeline.endpoint import Endpoint
 from governance_pipeline.spec import Level, ResolvedSpec
 
 DATA_OPEN = "<<<UNTRUSTED_DATA"
@@ -107,6 +109,32 @@ def build_messages(spec: ResolvedSpec, data: dict[str, Any]) -> list[dict[str, s
         {"role": "system", "content": system_message(spec)},
         {"role": "user", "content": user_message(spec, data)},
     ]
+
+
+class RequestBuilder:
+    """Request bodies of one spec on one endpoint. The system message and the output schema are
+    the same for every row, so they are built once; only the user message is built per row.
+    """
+
+    def __init__(self, spec: ResolvedSpec, endpoint: Endpoint) -> None:
+        self.spec = spec
+        self.endpoint = endpoint
+        self.system = system_message(spec)
+        self.schema = output_schema(spec)
+
+    def body(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The chat-completions request for one row's (redacted) data."""
+        messages = [
+            {"role": "system", "content": self.system},
+            {"role": "user", "content": user_message(self.spec, data)},
+        ]
+        return llm.request_body(
+            self.endpoint,
+            messages,
+            temperature=self.spec.job.model.temperature,
+            max_tokens=self.spec.job.model.max_tokens,
+            schema=self.schema,
+        )
 
 
 def parse_data_block(content: str) -> dict[str, Any]:

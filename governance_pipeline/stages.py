@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from governance_pipeline import expectations, llm, model_input, prompts, validation
+from governance_pipeline import expectations, model_input, prompts, validation
 from governance_pipeline.endpoint import Endpoint
 from governance_pipeline.errors import SpecError, StoreError
 from governance_pipeline.spec import ResolvedSpec
@@ -130,11 +130,5 @@ def build_model_input(
 
 
 def request_body(spec: ResolvedSpec, endpoint: Endpoint, data: dict[str, Any]) -> dict[str, Any]:
-    """The request for one row's redacted data."""
-    return llm.request_body(
-        endpoint,
-        prompts.build_messages(spec, data),
-        temperature=spec.job.model.temperature,
-        max_tokens=spec.job.model.max_tokens,
-        schema=prompts.output_schema(spec),
-    )
+    """The request for one row's redacted data (for many rows, use `prompts.RequestBuilder`)."""
+    return prompts.RequestBuilder(spec, endpoint).body(data)
