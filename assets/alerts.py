@@ -11,7 +11,6 @@ no-op.
 """
 
 import json
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -20,7 +19,6 @@ from dagster._core.storage.asset_check_execution_record import (
 )
 
 from assets.resources import GovernanceStore
-from governance_pipeline import spec as spec_module
 from governance_pipeline.alerting import Alert, AlertsConfig, Evaluation, observe
 from governance_pipeline.spec import ResolvedSpec
 
@@ -61,11 +59,6 @@ def check_evaluations(
             )
         )
     return found
-
-
-def alert_configs(specs: list[ResolvedSpec]) -> dict[str, AlertsConfig]:
-    """Each job's alert routing."""
-    return {s.name: s.alerts for s in specs}
 
 
 def alert_run(
@@ -119,7 +112,7 @@ def build_alert_sensors(
     specs: list[ResolvedSpec], check_keys: list[dg.AssetCheckKey]
 ) -> list[dg.SensorDefinition]:
     """The check sensor and the run failure and recovery sensors of the given jobs."""
-    configs = alert_configs(specs)
+    configs = {s.name: s.alerts for s in specs}
 
     @dg.sensor(
         name="governance_alerts",
@@ -175,8 +168,3 @@ def build_alert_sensors(
         _run_event(store, context.dagster_run, True, "run succeeded")
 
     return [governance_alerts, governance_run_failures, governance_run_recoveries]
-
-
-def load_alert_configs(spec_dir: Path) -> dict[str, AlertsConfig]:
-    """Each job's alert routing, from the spec files of a folder."""
-    return alert_configs([spec_module.load(p) for p in spec_module.discover(spec_dir)])

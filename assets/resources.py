@@ -1,5 +1,6 @@
 """Dagster resources: thin seams over the store and the model endpoint."""
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -60,4 +61,12 @@ class RunInstructions(dg.ConfigurableResource):
 
     def apply(self, spec: ResolvedSpec) -> ResolvedSpec:
         """The job's spec resolved with this run's instructions (unchanged without any)."""
-        return spec_module.load(spec.path, self.instructions) if self.instructions else spec
+        return (
+            _with_instructions(spec.path, tuple(self.instructions)) if self.instructions else spec
+        )
+
+
+@functools.lru_cache(maxsize=32)
+def _with_instructions(path: str, instructions: tuple[str, ...]) -> ResolvedSpec:
+    """Each step of a run resolves the same spec with the same instructions: once is enough."""
+    return spec_module.load(path, list(instructions))

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from assets.alerts import alert_run, blocked_by_checks, failure_text, load_alert_configs
-from assets.definitions import build_definitions
+from assets.alerts import alert_run, blocked_by_checks, failure_text
+from assets.build import definitions_for, load_specs
 from governance_pipeline import store
 from governance_pipeline.errors import GovernanceError
 from governance_pipeline.settings import Settings, dagster_home
 from governance_pipeline.summary import RunSummary, summarize
 
+FAILED = "the run failed; see `govern ui` for its log"
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 """The CLI prints its own report; Dagster's step log stays in the UI."""
 
@@ -39,7 +40,7 @@ def dagster_instance() -> dg.DagsterInstance:
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """The root cause of each failed step of a run: the error a person must fix."""
     step_failures = [e for e in result.all_events if e.is_step_failure]
-    return failure_text(step_failures) or "the run failed; see `govern ui` for its log"
+    return failure_text(step_failures) or FAILED
 
 
 def run_job(
@@ -51,17 +52,14 @@ def run_job(
         GovernanceError: the job does not exist (the message lists the ones that do).
     """
     settings = settings or Settings()
-    defs = build_definitions(settings.spec_dir, str(settings.db))
-    name = f"{job}_job"
-    known = sorted(
-        j.name.removesuffix("_job") for j in defs.resolve_all_job_defs() if j.name != "__ASSET_JOB"
-    )
-    if job not in known:
+    specs = {s.name: s for s in load_specs(settings.spec_dir)}
+    if job not in specs:
         raise GovernanceError(
-            f"unknown job {job!r}; jobs in {settings.spec_dir}: {', '.join(known)}"
+            f"unknown job {job!r}; jobs in {settings.spec_dir}: {', '.join(sorted(specs))}"
         )
+    defs = definitions_for(list(specs.values()), str(settings.db))
     instance = dagster_instance()
-    result = defs.resolve_job_def(name).execute_in_process(
+    result = defs.resolve_job_def(f"{job}_job").execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_config={
@@ -69,13 +67,14 @@ def run_job(
             "resources": {"instructions": {"config": {"instructions": instructions or []}}},
         },
     )
-    failure = None if result.success else failure_message(result)
-    blocked = not result.success and blocked_by_checks(
-        [e for e in result.all_events if e.is_step_failure]
-    )
-    check_keys = list(defs.resolve_asset_graph().asset_check_keys)
+    step_failures = [e for e in result.all_events if e.is_step_failure]
+    failure = None if result.success else failure_text(step_failures) or FAILED
+    blocked = not result.success and blocked_by_checks(step_failures)
+    check_keys = [
+        k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key.path[0] == job
+    ]
     alerts: list[str] = []
-    config = load_alert_configs(settings.spec_dir)[job]
+    config = specs[job].alerts
     with store.connect(settings.db) as con:
         run_failure = None if blocked else failure
         for alert in alert_run(con, instance, check_keys, config, job, result.run_id, run_failure):

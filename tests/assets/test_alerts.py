@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.definitions import build_definitions
+from assets.build import build_definitions
 from assets.resources import GovernanceStore
 from governance_pipeline import store
 from tests.conftest import SPEC_DIR, triage

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.definitions import build_definitions
+from assets.build import build_definitions
 from governance_pipeline import spec, stages, store
 from governance_pipeline.endpoint import resolve_endpoint
 from governance_pipeline.settings import Settings

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.definitions import build_definitions
+from assets.build import build_definitions
 from assets.run import failure_message
 from governance_pipeline import store
 from governance_pipeline.redaction import find_pii

@@ -15,7 +15,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from assets.definitions import build_definitions
+from assets.build import build_definitions
 from governance_pipeline import store
 from tests.assets.test_job import JOB, one
 from tests.conftest import SPEC_DIR, triage

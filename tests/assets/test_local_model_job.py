@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.definitions import build_definitions
+from assets.build import build_definitions
 from governance_pipeline import store
 from governance_pipeline.demo_data import generate_support_tickets
 from governance_pipeline.endpoint import LOCAL_MODEL_NAME

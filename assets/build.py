@@ -1,0 +1,65 @@
+"""Building the Dagster definitions: one governed job per spec file, plus the alert sensors.
+
+Used by assets/definitions.py (what workspace.yaml loads) and by `govern run`. A new spec file is
+a new job: no code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.alerts import build_alert_sensors
+from assets.common import source_key
+from assets.factory import build_job
+from assets.resources import GovernanceStore, ModelEndpoint, RunInstructions
+from governance_pipeline import spec as spec_module
+from governance_pipeline.settings import Settings
+from governance_pipeline.spec import ResolvedSpec
+
+
+def load_specs(spec_dir: Path | None = None) -> list[ResolvedSpec]:
+    """Every job spec in `spec_dir` (default `$GOVERNANCE_SPEC_DIR` or specs/), resolved."""
+    return [spec_module.load(p) for p in spec_module.discover(spec_dir or Settings().spec_dir)]
+
+
+def build_definitions(spec_dir: Path | None = None, db_path: str | None = None) -> dg.Definitions:
+    """Definitions of every job spec in `spec_dir` (default `$GOVERNANCE_SPEC_DIR` or specs/)."""
+    return definitions_for(load_specs(spec_dir), db_path)
+
+
+def definitions_for(specs: list[ResolvedSpec], db_path: str | None = None) -> dg.Definitions:
+    """Definitions of already resolved specs, with the store at `db_path`."""
+    assets: list = []
+    jobs: list = []
+    schedules: list = []
+    sources: dict[dg.AssetKey, dg.AssetSpec] = {}
+    for spec in specs:
+        built = build_job(spec)
+        assets += built["assets"]
+        jobs += built["jobs"]
+        schedules += built["schedules"]
+        source = source_key(spec)
+        sources.setdefault(
+            source,
+            dg.AssetSpec(
+                source,
+                group_name="sources",
+                description=f"Raw source table {spec.job.source.table}, landed by another system.",
+            ),
+        )
+    defs = dg.Definitions(
+        assets=[*sources.values(), *assets],
+        jobs=jobs,
+        schedules=schedules,
+        resources={
+            "store": GovernanceStore(db_path=db_path),
+            "endpoint": ModelEndpoint(),
+            "instructions": RunInstructions(),
+        },
+    )
+    check_keys = list(defs.resolve_asset_graph().asset_check_keys)
+    return dg.Definitions.merge(
+        defs, dg.Definitions(sensors=build_alert_sensors(specs, check_keys))
+    )
