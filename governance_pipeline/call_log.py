@@ -29,7 +29,6 @@ PROGRESS = logging.getLogger(PROGRESS_LOGGER)
 for a front end (the CLI's progress bar) to follow."""
 
 _ANSWERED = (CallStatus.OK, CallStatus.CACHED)
-_PAID = CallStatus.OK
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,9 @@ class CallLog:
                 calls["tokens_in"].append(r.tokens_in if first else 0)
                 calls["tokens_out"].append(r.tokens_out if first else 0)
                 calls["cost_usd"].append(r.cost_usd if first else 0.0)
-        paid = {e.result.request_hash: e.result for e in entries if e.result.status is _PAID}
+        paid = {
+            e.result.request_hash: e.result for e in entries if e.result.status is CallStatus.OK
+        }
         cache = {
             "request_hash": list(paid),
             "content": [r.content for r in paid.values()],

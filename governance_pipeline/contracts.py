@@ -97,13 +97,7 @@ class Contract:
             input: The redacted model input it answers (for groundedness and custom rules).
             key: The row's source key (for SQL rules, as `row_key`).
         """
-        verdict = self._check_row(content, RowContext(input or {}, key))
-        if verdict.output is not None:
-            for rule_id, level, rule in self._table_rules:
-                reason = self._run_sql(rule_id, rule, pd.DataFrame([self._row(key, verdict)]))
-                if key in reason:
-                    verdict.violations.append(Violation(rule_id, severity_of(level), reason[key]))
-        return verdict
+        return self.judge([(key, content, input or {})])[key]
 
     def judge(
         self, rows: Iterable[tuple[Any, str | None, Mapping[str, Any]]]

@@ -9,35 +9,26 @@ the row ledger that gives every input row of the batch exactly one disposition, 
 
 Publication comes last, after the SLAs, so that a blocking check can stop it; the ledger is
 final before it, so a blocked run still accounts for every row.
+
+Dispositions: `enriched`, `withheld` (met the contract; a blocking SLA stopped publication),
+`input_quarantined`, `output_quarantined`, `call_failed`, `over_budget`; `unprocessed` marks a
+defect (no stage recorded an outcome) and fails the ledger check.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from enum import Enum
 from typing import Any
 
 import duckdb
 
 from governance_pipeline.contracts import Contract
 from governance_pipeline.redaction import Redactor
-from governance_pipeline.sla import SlaState, SlaVerdict
+from governance_pipeline.sla import SlaVerdict
 from governance_pipeline.spec import ResolvedSpec
 from governance_pipeline.stages import current_run, now
 from governance_pipeline.store import frame, replace_rows
-
-
-class Disposition(str, Enum):
-    """The final outcome of an input row in a run."""
-
-    ENRICHED = "enriched"
-    WITHHELD = "withheld"  # met the contract, but a blocking SLA stopped the run's publication
-    INPUT_QUARANTINED = "input_quarantined"
-    OUTPUT_QUARANTINED = "output_quarantined"
-    CALL_FAILED = "call_failed"
-    OVER_BUDGET = "over_budget"
-    UNPROCESSED = "unprocessed"  # a defect: no stage recorded an outcome; the ledger check fails
 
 
 def stage(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any]:
@@ -117,7 +108,7 @@ def gate(
     con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, verdicts: list[SlaVerdict]
 ) -> list[SlaVerdict]:
     """Withhold the run's compliant rows when a blocking SLA is breached; the breaching SLAs."""
-    blocking = [v for v in verdicts if v.blocking and v.state is SlaState.BREACHED]
+    blocking = [v for v in verdicts if v.blocks]
     if blocking:
         why = "publication blocked by " + "; ".join(v.summary() for v in blocking)
         con.execute(

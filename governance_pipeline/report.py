@@ -79,7 +79,7 @@ def sla_table(verdicts: list[SlaVerdict]) -> Table:
             if v.severity.value == "ERROR"
             else "[yellow]breached[/yellow]",
         }[v.state]
-        if v.blocking and v.state is SlaState.BREACHED:
+        if v.blocks:
             verdict += " [red](blocks)[/red]"
         budget = "n/a" if v.budget_left is None else f"{v.budget_left:.0%}"
         table.add_row(

@@ -76,6 +76,11 @@ class SlaVerdict:
     blocking: bool = False
 
     @property
+    def blocks(self) -> bool:
+        """True when this breach stops the run's publication."""
+        return self.blocking and self.state is SlaState.BREACHED
+
+    @property
     def promised(self) -> str:
         """The promise, e.g. `compliance_rate >= 0.9 over run`."""
         sign = ">=" if self.bound == "min" else "<="
@@ -184,7 +189,7 @@ def evaluate(
     )
     frame["run_id"], frame["spec_hash"], frame["measured_at"] = run_id, spec.spec_hash, at
     replace_rows(con, f"{schema}.sla_result", frame, run_id=run_id)
-    blocked = [v.sla_id for v in verdicts if v.blocking and v.state is SlaState.BREACHED]
+    blocked = [v.sla_id for v in verdicts if v.blocks]
     status = "blocked" if blocked else "breached" if any(not v.passed for v in verdicts) else "held"
     con.execute(
         "UPDATE governance.run SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",

@@ -8,7 +8,7 @@ import duckdb
 
 from governance_pipeline import metrics
 from governance_pipeline import sla as sla_module
-from governance_pipeline.sla import SlaState, SlaVerdict
+from governance_pipeline.sla import SlaVerdict
 
 
 @dataclass
@@ -37,7 +37,7 @@ class RunSummary:
     @property
     def blocked_by(self) -> list[SlaVerdict]:
         """Blocking SLAs the run breached: its outputs were withheld, not published."""
-        return [v for v in self.slas if v.blocking and v.state is SlaState.BREACHED]
+        return [v for v in self.slas if v.blocks]
 
 
 def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSummary:
