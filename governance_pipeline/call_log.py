@@ -23,6 +23,7 @@ import duckdb
 from governance_pipeline.llm import CallRequest, CallResult, CallStatus
 from governance_pipeline.progress import PROGRESS_LOGGER
 from governance_pipeline.stages import now
+from governance_pipeline.store import transaction
 
 PROGRESS = logging.getLogger(PROGRESS_LOGGER)
 """Emits one DEBUG record per write through the LLM stage, with `done` and `total` attributes,
@@ -146,8 +147,7 @@ class CallLog:
         superseded = [e.repairs for e in entries if e.repairs and e.result.status in _ANSWERED]
         constants = {"run_id": self.run_id, "model": self.model}
         con = self.con
-        con.execute("BEGIN")
-        try:
+        with transaction(con):
             if paid:
                 _insert(con, "governance.llm_cache", cache, {"model": self.model}, "OR IGNORE")
             if superseded:
@@ -159,10 +159,6 @@ class CallLog:
             if calls["row_key"]:
                 calls[self.key] = calls.pop("row_key")
                 _insert(con, f"{self.schema}.llm_call", calls, constants | {"called_at": now()})
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         return sum(len(e.request.keys) for e in entries if e.repairs is None)  # rows, not repairs
 
     def _progress(self, rows: int) -> None:

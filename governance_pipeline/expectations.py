@@ -232,10 +232,3 @@ def descriptions(suite: dict[str, Any]) -> dict[str, str]:
     for e in suite["expectations"]:
         described.setdefault(e["meta"]["id"], e["meta"]["description"])
     return described
-
-
-def validate(frame: Any, suite: dict[str, Any], key: str, **kwargs: Any) -> Any:
-    """Validate one frame: `governance_pipeline.validation.validate`, kept here for callers."""
-    from governance_pipeline import validation  # validation imports this module
-
-    return validation.validate(frame, suite, key, **kwargs)

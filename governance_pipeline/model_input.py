@@ -30,6 +30,7 @@ from governance_pipeline.redaction import Entity, Redactor, find_pii
 from governance_pipeline.redaction.operators import dropped_always
 from governance_pipeline.redaction.vault import store_tokens
 from governance_pipeline.spec import ResolvedSpec
+from governance_pipeline.store import fetch_chunks, reader, transaction
 
 CHUNK_ROWS = 20_000
 PARALLEL_MIN_ROWS = 50_000  # below this, worker start-up costs more than it saves
@@ -101,11 +102,6 @@ def _run(rows: list[tuple[Any, ...]]) -> Any:
     return _WORKER.build(rows)
 
 
-def _chunks(cur: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[tuple[Any, ...]]]:
-    while rows := cur.fetchmany(size):
-        yield rows
-
-
 def map_chunks(
     cur: duckdb.DuckDBPyConnection,
     factory: Callable[..., Any],
@@ -120,7 +116,7 @@ def map_chunks(
     n = workers() if total >= PARALLEL_MIN_ROWS else 1
     if n == 1:
         builder = factory(*args)
-        for rows in _chunks(cur, chunk_rows):
+        for rows in fetch_chunks(cur, chunk_rows):
             yield builder.build(rows)
         return
     pool: Executor = ProcessPoolExecutor(
@@ -128,21 +124,12 @@ def map_chunks(
     )
     with pool:
         flight: deque[Future[Any]] = deque()
-        for rows in _chunks(cur, chunk_rows):
+        for rows in fetch_chunks(cur, chunk_rows):
             flight.append(pool.submit(_run, rows))
             if len(flight) >= 2 * n:
                 yield flight.popleft().result()
         while flight:
             yield flight.popleft().result()
-
-
-def _reader(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A second cursor on the same database and schema, so rows can stream while chunks are
-    written through `con`."""
-    db, schema = con.execute("SELECT current_database(), current_schema()").fetchone()  # type: ignore[misc]
-    reader = con.cursor()
-    reader.execute(f'USE "{db}"."{schema}"')
-    return reader
 
 
 def build(
@@ -156,30 +143,26 @@ def build(
     columns = list(dict.fromkeys([key, *job.model.prompt_columns, *job.redaction.known_values]))
     select = ", ".join(f'"{c}"' for c in columns)
     total = con.execute(f"SELECT count(*) FROM {job.job}.validated_input").fetchone()[0]  # type: ignore[index]
-    reader = _reader(con)
-    reader.execute(f"SELECT {select} FROM {job.job}.validated_input")  # no sort: no spill
+    cur = reader(con)
+    cur.execute(f"SELECT {select} FROM {job.job}.validated_input")  # no sort: no spill
     totals: Counter[str] = Counter()
     rows = 0
-    con.execute("BEGIN")
     try:
-        con.execute(f"DELETE FROM {job.job}.model_input")
-        for chunk in map_chunks(
-            reader, _Builder, (spec.model_dump_json(), endpoint, columns), total
-        ):
-            frame = pd.DataFrame(chunk.columns)
-            frame["run_id"], frame["spec_hash"] = run_id, spec.spec_hash
-            con.register("_chunk", frame)
-            con.execute(f"INSERT INTO {job.job}.model_input BY NAME SELECT * FROM _chunk")
-            con.unregister("_chunk")
-            store_tokens(con, chunk.tokens)
-            totals.update(chunk.totals)
-            rows += len(frame)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(f"DELETE FROM {job.job}.model_input")
+            for chunk in map_chunks(
+                cur, _Builder, (spec.model_dump_json(), endpoint, columns), total
+            ):
+                frame = pd.DataFrame(chunk.columns)
+                frame["run_id"], frame["spec_hash"] = run_id, spec.spec_hash
+                con.register("_chunk", frame)
+                con.execute(f"INSERT INTO {job.job}.model_input BY NAME SELECT * FROM _chunk")
+                con.unregister("_chunk")
+                store_tokens(con, chunk.tokens)
+                totals.update(chunk.totals)
+                rows += len(frame)
     finally:
-        reader.close()
+        cur.close()
     return {"rows": rows, "redactions": dict(sorted(totals.items()))}
 
 
@@ -206,13 +189,13 @@ def scan(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any]:
     """Scan every row of `model_input` for the spec's entity types (figures, never values)."""
     table = f"{spec.job.job}.model_input"
     total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
-    reader = _reader(con)
-    reader.execute(f"SELECT data FROM {table}")
+    cur = reader(con)
+    cur.execute(f"SELECT data FROM {table}")
     found: Counter[str] = Counter({"rows_scanned": 0, "rows_with_pii": 0})
     try:
-        for part in map_chunks(reader, _Scanner, (list(spec.job.redaction.entities),), total):
+        for part in map_chunks(cur, _Scanner, (list(spec.job.redaction.entities),), total):
             found.update(part)
     finally:
-        reader.close()
+        cur.close()
     rows_scanned, with_pii = found.pop("rows_scanned"), found.pop("rows_with_pii")
     return {"rows_scanned": rows_scanned, "rows_with_pii": with_pii, "by_entity": dict(found)}

@@ -28,7 +28,7 @@ from governance_pipeline.redaction import Redactor
 from governance_pipeline.sla import SlaVerdict
 from governance_pipeline.spec import ResolvedSpec
 from governance_pipeline.stages import current_run, now
-from governance_pipeline.store import frame, replace_rows
+from governance_pipeline.store import frame, replace_rows, transaction
 
 
 def stage(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any]:
@@ -128,8 +128,7 @@ def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any
     """
     s, key = spec.job.job, spec.job.source.key
     run_id = current_run(con, s)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute(
             f"DELETE FROM {s}.enriched WHERE {key} IN ("
             f"SELECT {key} FROM {s}.validated_input UNION ALL "
@@ -143,10 +142,6 @@ def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any
             "WHERE o.run_id = $run AND l.disposition = 'enriched'",
             {"run": run_id, "now": now()},
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     published, warned = con.execute(
         f"SELECT count(*), count(warnings) FROM {s}.enriched WHERE run_id = ?", [run_id]
     ).fetchone()  # type: ignore[misc]
@@ -158,8 +153,7 @@ def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str
     s, key = spec.job.job, spec.job.source.key
     run_id = current_run(con, s)
     _ensure_staged(con, s)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM {s}.row_ledger WHERE run_id = ?", [run_id])
         con.execute(
             f"""
@@ -197,10 +191,6 @@ def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str
             """,
             {"run": run_id, "spec_hash": spec.spec_hash, "now": now()},
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     counts = dict(
         con.execute(
             f"SELECT disposition, count(*) FROM {s}.row_ledger WHERE run_id = ? GROUP BY 1",

@@ -71,7 +71,8 @@ def validate_input(
             field="source.key",
             line=spec.line_of(("source", "key")),
         )
-    ensure_job_schema(con, job, types.get(src.key, "VARCHAR"))
+    key_type = types[src.key]
+    ensure_job_schema(con, job, key_type)
     con.execute(
         "INSERT OR REPLACE INTO governance.spec_version (spec_hash, job, resolved) "
         "SELECT ?, ?, ? WHERE NOT EXISTS "
@@ -90,13 +91,12 @@ def validate_input(
         {
             src.key: list(verdicts.failed_by_key),
             "expectations": [",".join(ids) for ids in verdicts.failed_by_key.values()],
-            "reason": [verdicts.reason(k, suite) for k in verdicts.failed_by_key],
+            "reason": list(verdicts.reasons(suite).values()),
         },
         run_id=run_id,
         quarantined_at=now(),
     )
     replace_rows(con, f"{job.job}.input_quarantine", bad, run_id=run_id)
-    key_type = types.get(src.key, "VARCHAR")
     con.execute(
         f"CREATE OR REPLACE TABLE {job.job}.validated_input AS "
         f"SELECT ?::VARCHAR AS run_id, s.* FROM {src.table} s "

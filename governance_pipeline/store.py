@@ -116,6 +116,33 @@ def _attach(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     return con
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back if anything escapes it."""
+    con.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def reader(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A second cursor on the same database and schema, so rows can stream while chunks are
+    written through `con`."""
+    db, schema = con.execute("SELECT current_database(), current_schema()").fetchone()  # type: ignore[misc]
+    cur = con.cursor()
+    cur.execute(f'USE "{db}"."{schema}"')
+    return cur
+
+
+def fetch_chunks(cur: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of the cursor's result, `size` at a time."""
+    while rows := cur.fetchmany(size):
+        yield rows
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     """True when `schema.table` exists."""
     schema, _, table = qualified.rpartition(".")
@@ -151,8 +178,7 @@ def replace_rows(
     With `run_id`, rows of that run are replaced (a retried step writes no duplicates); without
     it, the whole table is (a table that holds the latest materialisation only).
     """
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         if run_id is None:
             con.execute(f"DELETE FROM {table}")
         else:
@@ -161,27 +187,6 @@ def replace_rows(
             con.register("_frame", frame)
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
             con.unregister("_frame")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return len(frame)
-
-
-def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, key: str) -> int:
-    """Insert or replace rows of `table` by `key`, in one transaction."""
-    if not len(frame):
-        return 0
-    con.execute("BEGIN")
-    try:
-        con.register("_frame", frame)
-        con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _frame)")
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
-        con.unregister("_frame")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return len(frame)
 
 

@@ -13,7 +13,6 @@ Only keys leave validation: failing values are never kept.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from governance_pipeline.expectations import TABLE_LEVEL, descriptions
+from governance_pipeline.store import column_types, fetch_chunks, reader
 
 CHUNK_ROWS = 50_000
 _SCHEMA = "expect_table_columns_to_match_set"
@@ -39,8 +39,15 @@ class InputVerdicts:
 
     def reason(self, key: Any, suite: dict[str, Any]) -> str:
         """A readable reason for a quarantined key."""
+        return self.reasons(suite)[key]
+
+    def reasons(self, suite: dict[str, Any]) -> dict[Any, str]:
+        """A readable reason for every quarantined key (the descriptions looked up once)."""
         described = descriptions(suite)
-        return "; ".join(f"{i}: expected {described.get(i, i)}" for i in self.failed_by_key[key])
+        return {
+            key: "; ".join(f"{i}: expected {described.get(i, i)}" for i in ids)
+            for key, ids in self.failed_by_key.items()
+        }
 
     def batch_message(self, suite: dict[str, Any]) -> str:
         """The batch failures in words, each with what was found (e.g. the drifted columns)."""
@@ -181,20 +188,6 @@ def _text(column: str, duck_type: str) -> str:
     return f"CAST({q} AS VARCHAR) AS {q}"
 
 
-def _chunks(cur: duckdb.DuckDBPyConnection, rows: int) -> Iterator[pd.DataFrame]:
-    names = [d[0] for d in cur.description or ()]
-    while batch := cur.fetchmany(rows):
-        yield pd.DataFrame.from_records(batch, columns=names)
-
-
-def _reader(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A second cursor on the same database and schema, for streaming rows."""
-    db, schema = con.execute("SELECT current_database(), current_schema()").fetchone()  # type: ignore[misc]
-    cur = con.cursor()
-    cur.execute(f'USE "{db}"."{schema}"')
-    return cur
-
-
 def _table_rules(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -238,7 +231,7 @@ def validate_table(
     now: datetime | None = None,
 ) -> InputVerdicts:
     """Run the suite over a DuckDB table in chunks, in bounded memory (see the module doc)."""
-    types = {n: t for n, t, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
+    types = column_types(con, table)
     count = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
     verdicts = InputVerdicts(evaluated=int(count))
     _table_rules(con, table, suite, key, list(types), verdicts)
@@ -253,10 +246,12 @@ def validate_table(
     chunks = 0
     if chunked and key in types:
         gx = _Gx({**suite, "expectations": chunked}, key, now)
-        cur = _reader(con)
+        cur = reader(con)
         try:
             cur.execute(f"SELECT {', '.join(_text(c, t) for c, t in types.items())} FROM {table}")
-            for frame in _chunks(cur, chunk_rows):
+            names = [d[0] for d in cur.description or ()]
+            for rows in fetch_chunks(cur, chunk_rows):
+                frame = pd.DataFrame.from_records(rows, columns=names)
                 chunks += 1
                 for r in gx.run(frame, verdicts):
                     rid = r.expectation_config.meta["id"]

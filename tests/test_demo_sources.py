@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from governance_pipeline import expectations, spec
+from governance_pipeline import expectations, spec, validation
 from governance_pipeline.demo_sources import GENERATORS
 from tests.conftest import SPEC_DIR
 
@@ -26,7 +26,7 @@ def test_demo_source_meets_the_spec_but_for_planted_faults(job: str) -> None:
     assert set(resolved.job.source.columns) <= set(columns)
     text = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in columns)
     frame = con.execute(f"SELECT {text} FROM {table}").df()
-    verdicts = expectations.validate(
+    verdicts = validation.validate(
         frame, expectations.compile_suite(resolved.job), resolved.job.source.key
     )
     assert verdicts.batch_failures == []
