@@ -24,14 +24,19 @@ def load_with_lines(path: Path) -> tuple[Any, dict[Loc, int]]:
         raise SpecError("file not found", file=path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read the file: {exc}", file=path) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+    loader = None
+    try:  # one parse: the node tree gives the lines, and the data is constructed from it
+        loader = yaml.SafeLoader(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError(f"invalid YAML: {problem}", file=path, line=line) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines)
