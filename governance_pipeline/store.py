@@ -31,7 +31,14 @@ CREATE TABLE IF NOT EXISTS governance.run (
 CREATE TABLE IF NOT EXISTS governance.alert (
     alert_id VARCHAR PRIMARY KEY, job VARCHAR, run_id VARCHAR, check_name VARCHAR,
     severity VARCHAR, message VARCHAR, sinks VARCHAR, delivered BOOLEAN, error VARCHAR,
-    created_at TIMESTAMP DEFAULT current_timestamp);
+    created_at TIMESTAMP DEFAULT current_timestamp, kind VARCHAR, incident_id VARCHAR);
+CREATE TABLE IF NOT EXISTS governance.incident (
+    incident_id VARCHAR, job VARCHAR, check_name VARCHAR, severity VARCHAR, message VARCHAR,
+    opened_run_id VARCHAR, opened_at TIMESTAMP DEFAULT current_timestamp,
+    last_run_id VARCHAR, closed_run_id VARCHAR, closed_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS governance.alert_delivery (
+    alert_id VARCHAR, sink VARCHAR, sink_type VARCHAR, status VARCHAR, attempts INTEGER,
+    error VARCHAR, sent_at TIMESTAMP DEFAULT current_timestamp);
 CREATE TABLE IF NOT EXISTS governance.spec_version (
     spec_hash VARCHAR PRIMARY KEY, job VARCHAR, resolved JSON,
     first_seen TIMESTAMP DEFAULT current_timestamp);

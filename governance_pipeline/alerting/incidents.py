@@ -20,26 +20,13 @@ from governance_pipeline.alerting.sinks import DeliveryError, NotConfigured, sen
 
 log = logging.getLogger("governance_pipeline.alerts")
 
-DDL = """
-CREATE TABLE IF NOT EXISTS governance.incident (
-    incident_id VARCHAR, job VARCHAR, check_name VARCHAR, severity VARCHAR, message VARCHAR,
-    opened_run_id VARCHAR, opened_at TIMESTAMP DEFAULT current_timestamp,
-    last_run_id VARCHAR, closed_run_id VARCHAR, closed_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS governance.alert_delivery (
-    alert_id VARCHAR, sink VARCHAR, sink_type VARCHAR, status VARCHAR, attempts INTEGER,
-    error VARCHAR, sent_at TIMESTAMP DEFAULT current_timestamp);
-ALTER TABLE governance.alert ADD COLUMN IF NOT EXISTS kind VARCHAR;
-ALTER TABLE governance.alert ADD COLUMN IF NOT EXISTS incident_id VARCHAR;
-"""
-
 
 def observe(
     con: duckdb.DuckDBPyConnection, evaluation: Evaluation, config: AlertsConfig
 ) -> Alert | None:
     """Update the incident of the evaluation's job and check; the alert sent, if any."""
-    con.execute(DDL)
     e = evaluation
-    incident_id = f"{e.job}:{e.check_name}"
+    incident_id = e.incident_id
     open_ = con.execute(
         "SELECT severity FROM governance.incident WHERE incident_id = ? AND closed_at IS NULL",
         [incident_id],
@@ -89,7 +76,6 @@ def dispatch(con: duckdb.DuckDBPyConnection, alert: Alert, config: AlertsConfig)
     Returns:
         True when every configured sink took it.
     """
-    con.execute(DDL)
     outcomes = []
     for sink in config.routed(alert.severity):
         attempts = 0

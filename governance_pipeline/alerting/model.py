@@ -26,6 +26,16 @@ class Evaluation:
     message: str
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def incident_id(self) -> str:
+        """The incident this evaluation opens, keeps open or closes: one per job and check."""
+        return incident_id(self.job, self.check_name)
+
+
+def incident_id(job: str, check_name: str) -> str:
+    """The id of the one incident a job and check can have open."""
+    return f"{job}:{check_name}"
+
 
 @dataclass(frozen=True)
 class Alert:
@@ -42,7 +52,7 @@ class Alert:
     @property
     def incident_id(self) -> str:
         """The incident this alert belongs to: one open per job and check."""
-        return f"{self.job}:{self.check_name}"
+        return incident_id(self.job, self.check_name)
 
     @property
     def alert_id(self) -> str:
