@@ -31,7 +31,7 @@ from governance_pipeline.llm import (
     CallResult,
     CallStatus,
     answered,
-    estimate_tokens,
+    reservation,
 )
 from governance_pipeline.retry import CallFailure, RetryPolicy
 from governance_pipeline.stages import now
@@ -115,9 +115,7 @@ async def _send(
     for req in requests:
         if req.request_hash in results:
             continue
-        tokens = estimate_tokens(req.body)
-        max_out = int(req.body.get("max_tokens", 0))
-        reserved = (tokens, endpoint.cost(tokens - max_out, max_out, batch=True))
+        reserved = reservation(req.body, endpoint, batch=True)
         if budget.reserve(*reserved):
             to_send.append((req, reserved))
         else:

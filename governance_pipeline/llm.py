@@ -98,6 +98,16 @@ def request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def reservation(
+    body: dict[str, Any], endpoint: Endpoint, *, batch: bool = False
+) -> tuple[int, float]:
+    """What a request reserves of the budget before it is sent: its worst case, the estimated
+    tokens with `max_tokens` priced as output."""
+    tokens = estimate_tokens(body)
+    max_out = int(body.get("max_tokens", 0))
+    return tokens, endpoint.cost(tokens - max_out, max_out, batch=batch)
+
+
 def estimate_tokens(body: dict[str, Any]) -> int:
     """Worst-case tokens of a request: about 4 characters a token in, `max_tokens` out."""
     chars = sum(len(m["content"]) for m in body["messages"])
@@ -164,9 +174,8 @@ async def call_all(
                     ),
                 )
                 return
-            tokens = estimate_tokens(req.body)
-            max_out = int(req.body.get("max_tokens", 0))  # worst case: priced as output tokens
-            reserved = (tokens, endpoint.cost(tokens - max_out, max_out))
+            reserved = reservation(req.body, endpoint)
+            tokens = reserved[0]
             if not budget.reserve(*reserved):
                 on_result(req, CallResult(req.request_hash, CallStatus.OVER_BUDGET, attempts=0))
                 return

@@ -29,11 +29,16 @@ REPAIR_PROMPT = (
 )
 
 
+_REDACTOR = Redactor()
+"""Redacts the answer and reasons shown back to the model (placeholders only: no keys, no
+state)."""
+
+
 def repair_body(
     body: dict[str, Any], answer: str, violations: Sequence[Violation]
 ) -> dict[str, Any]:
     """The request that asks again: `body`'s messages, the answer, then the violations."""
-    redactor = Redactor()
+    redactor = _REDACTOR
     shown = redactor.redact_text(answer)[0] or ""
     reasons = "\n".join(f"- {redactor.redact_text(str(v))[0]}" for v in violations)
     repaired = copy.deepcopy(body)
