@@ -29,6 +29,7 @@ from governance_pipeline.budget import Budget
 from governance_pipeline.call_log import CallLog, Entry
 from governance_pipeline.contracts import Contract
 from governance_pipeline.endpoint import Endpoint
+from governance_pipeline.errors import StoreError
 from governance_pipeline.llm import CallRequest, CallResult, CallStatus, CircuitBreaker
 from governance_pipeline.prompts import RequestBuilder
 from governance_pipeline.ratelimit import RateLimiter, effective_limit
@@ -75,6 +76,11 @@ def call_model(
         keys_by_hash[h].append(k)
         if h not in bodies:
             bodies[h] = requests.body(json.loads(data))
+            if llm.request_hash(bodies[h]) != h:  # the cache is keyed by h: never mislabel
+                raise StoreError(
+                    f"{job.job}.model_input was built for another endpoint, model or spec than "
+                    f"this run's ({endpoint.describe()}); materialise model_input again"
+                )
     con.execute(f"DELETE FROM {job.job}.llm_call WHERE run_id = ?", [run_id])
     log = CallLog(con, job.job, key, run_id, endpoint.model, len(rows), on_progress)
     cached = _cached(con, list(keys_by_hash))

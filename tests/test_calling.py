@@ -14,10 +14,14 @@ Why these cases matter:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+import pytest
+
 from governance_pipeline import outcomes, store
+from governance_pipeline.errors import StoreError
 from governance_pipeline.redaction import Entity, find_pii
 from governance_pipeline.spec import Budget, ResolvedSpec, Sla
 from tests.conftest import triage
@@ -216,3 +220,16 @@ def test_the_api_key_is_never_stored(demo_db: Path) -> None:
         for schema, table in tables:
             text = con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()
             assert key not in repr(text), f"{schema}.{table} holds the API key"
+
+
+def test_model_input_built_for_another_model_is_refused_not_mislabelled(demo_db: Path) -> None:
+    """The cache is keyed by the hash model_input recorded: a body rebuilt for another model
+    must not be sent under that key (its answer would be cached for the wrong request)."""
+    spec = triage_spec()
+    with FakeOpenAI(triage) as server:
+        endpoint = endpoint_for(server.base_url)
+        prepare(demo_db, spec, endpoint)
+        other = dataclasses.replace(endpoint, model="another-model")
+        with pytest.raises(StoreError, match="materialise model_input again"):
+            run_stage(demo_db, spec, other)
+        assert server.calls == 0
