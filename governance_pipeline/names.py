@@ -28,6 +28,7 @@ class KnownNames:
 
     wholes: tuple[tuple[str, ...], ...]
     parts: frozenset[str]
+    firsts: frozenset[str]  # where a name can start: a part, or a whole name's first word
 
     @classmethod
     def of(cls, names: Iterable[str | None]) -> KnownNames | None:
@@ -43,15 +44,15 @@ class KnownNames:
             parts.update(p.lower() for p in _SPLIT.split(name) if len(p) >= 3)
         if not wholes and not parts:
             return None
-        return cls(tuple(sorted(wholes, key=len, reverse=True)), frozenset(parts))
+        firsts = frozenset(parts.union(w[0] for w in wholes))
+        return cls(tuple(sorted(wholes, key=len, reverse=True)), frozenset(parts), firsts)
 
     def redact(self, text: str | None) -> tuple[str | None, int]:
         """Replace the names in `text` by `<NAME_1>`; return the text and how many were."""
         if not text:
             return text, 0
         low = text.lower()
-        firsts = self.parts.union(w[0] for w in self.wholes)
-        hits = sorted({i for f in firsts for i in _find_all(low, f)})
+        hits = sorted({i for f in self.firsts for i in _find_all(low, f)})
         if not hits:
             return text, 0
         if len(low) == len(text):  # offsets agree: look only where a name part occurs
