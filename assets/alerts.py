@@ -19,6 +19,7 @@ from dagster._core.storage.asset_check_execution_record import (
 )
 
 from assets.resources import GovernanceStore
+from governance_pipeline import runs
 from governance_pipeline.alerting import Alert, AlertsConfig, Evaluation, observe
 from governance_pipeline.spec import ResolvedSpec
 
@@ -99,15 +100,6 @@ def failure_text(step_failures: list[dg.DagsterEvent]) -> str:
     return "; ".join(clauses)
 
 
-def blocked_by_checks(step_failures: list[dg.DagsterEvent]) -> bool:
-    """True when every failed step failed only because a blocking asset check failed: the run
-    did its work and governance stopped publication, which the check's own alert reports."""
-    roots = [root_error(e) for e in step_failures]
-    return bool(roots) and all(
-        r is not None and r.cls_name == "DagsterAssetCheckFailedError" for r in roots
-    )
-
-
 def build_alert_sensors(
     specs: list[ResolvedSpec], check_keys: list[dg.AssetCheckKey]
 ) -> list[dg.SensorDefinition]:
@@ -138,9 +130,14 @@ def build_alert_sensors(
 
     def _run_event(store: GovernanceStore, run: dg.DagsterRun, ok: bool, message: str) -> None:
         job = run.job_name.removesuffix("_job")
-        if job in configs:
-            with store.connect() as con:
-                observe(con, Evaluation(job, "run", run.run_id, ok, "ERROR", message), configs[job])
+        if job not in configs:
+            return
+        with store.connect() as con:
+            if not ok:
+                if runs.status_of(con, run.run_id) is runs.RunStatus.BLOCKED:
+                    return  # a blocking SLA stopped publication: its own alert says so
+                runs.finish(con, run.run_id, runs.RunStatus.FAILED, message)
+            observe(con, Evaluation(job, "run", run.run_id, ok, "ERROR", message), configs[job])
 
     @dg.run_failure_sensor(
         name="governance_run_failures",
@@ -151,8 +148,6 @@ def build_alert_sensors(
         context: dg.RunFailureSensorContext, store: GovernanceStore
     ) -> None:
         step_failures = context.get_step_failure_events()
-        if blocked_by_checks(step_failures):
-            return  # a blocking check stopped publication: its own alert says so
         message = failure_text(step_failures) or context.failure_event.message or "run failed"
         _run_event(store, context.dagster_run, False, message)
 

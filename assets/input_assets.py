@@ -5,7 +5,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets.common import meta, source_key, stage_keys
+from assets.common import fail_run, meta, source_key, stage_keys, stage_of
 from assets.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline import model_input as model_input_stage
 from governance_pipeline import stages
@@ -48,12 +48,16 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         endpoint: ModelEndpoint,
         instructions: RunInstructions,
     ) -> Any:
-        run_spec = instructions.apply(spec)
-        with store.connect() as con:
+        run_spec, run_id = instructions.apply(spec), context.run.run_id
+        with stage_of(store, run_id) as con:
             figures = stages.validate_input(
-                con, run_spec, context.run.run_id, endpoint.resolve(spec.job.model.name)
+                con, run_spec, run_id, endpoint.resolve(spec.job.model.name)
             )
-        failures = figures["batch_failures"]
+            failures = figures["batch_failures"]
+            if failures:
+                fail_run(con, run_id, "input_batch", figures["batch_message"])
+        if abandoned := figures["abandoned_runs"]:
+            context.log.warning(f"closed as abandoned (process gone): {', '.join(abandoned)}")
         yield dg.MaterializeResult(
             asset_key=key["validated_input"],
             metadata=meta(
@@ -89,13 +93,19 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         ],
     )
     def model_input(
-        store: GovernanceStore, endpoint: ModelEndpoint, instructions: RunInstructions
+        context: dg.AssetExecutionContext,
+        store: GovernanceStore,
+        endpoint: ModelEndpoint,
+        instructions: RunInstructions,
     ) -> dg.MaterializeResult:
-        run_spec = instructions.apply(spec)
-        with store.connect() as con:
-            figures = stages.build_model_input(con, run_spec, endpoint.resolve(spec.job.model.name))
-            scanned = model_input_stage.scan(con, run_spec)  # every row, for the spec's entities
-        leaks = scanned["rows_with_pii"]
+        run_spec, run_id = instructions.apply(spec), context.run.run_id
+        with stage_of(store, run_id) as con:
+            resolved = endpoint.resolve(spec.job.model.name)
+            figures = stages.build_model_input(con, run_spec, resolved, run_id)
+            scanned = model_input_stage.scan(con, run_spec, run_id)  # every row of the run
+            leaks = scanned["rows_with_pii"]
+            if leaks:
+                fail_run(con, run_id, "no_pii", f"{leaks} model inputs hold detectable PII")
         return dg.MaterializeResult(
             metadata=meta(figures),
             check_results=[

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 import dagster as dg
 
-from assets.common import meta, stage_keys
+from assets.common import meta, stage_keys, stage_of
 from assets.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline import calling
 from governance_pipeline.endpoint import Endpoint
@@ -45,9 +45,10 @@ def build_llm_asset(spec: ResolvedSpec) -> dg.AssetsDefinition:
                 context.log.info(f"LLM stage: {done}/{total} rows")
 
         serving = local_model_serving(resolved) if resolved.local else nullcontext()
-        with serving, store.connect() as con:
+        run_id = context.run.run_id
+        with serving, stage_of(store, run_id) as con:
             figures = calling.call_model(
-                con, instructions.apply(spec), resolved, on_progress=progress
+                con, instructions.apply(spec), resolved, run_id, on_progress=progress
             )
         return dg.MaterializeResult(metadata=meta(figures))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets.common import meta, stage_keys
+from assets.common import fail_run, meta, stage_keys, stage_of
 from assets.resources import GovernanceStore, RunInstructions
 from governance_pipeline import outcomes, sla
 from governance_pipeline.spec import ResolvedSpec, Severity
@@ -53,9 +53,12 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             ),
         ],
     )
-    def judge(store: GovernanceStore, instructions: RunInstructions) -> Any:
-        with store.connect() as con:
-            figures = outcomes.stage(con, instructions.apply(spec))
+    def judge(
+        context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
+    ) -> Any:
+        run_id = context.run.run_id
+        with stage_of(store, run_id) as con:
+            figures = outcomes.stage(con, instructions.apply(spec), run_id)
         yield dg.MaterializeResult(
             asset_key=key["staged_output"],
             metadata=meta(
@@ -85,10 +88,15 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             )
         ],
     )
-    def row_ledger(store: GovernanceStore, instructions: RunInstructions) -> dg.MaterializeResult:
-        with store.connect() as con:
-            figures = outcomes.write_ledger(con, instructions.apply(spec))
-        unprocessed = figures["by_disposition"].get("unprocessed", 0)
+    def row_ledger(
+        context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
+    ) -> dg.MaterializeResult:
+        run_id = context.run.run_id
+        with stage_of(store, run_id) as con:
+            figures = outcomes.write_ledger(con, instructions.apply(spec), run_id)
+            unprocessed = figures["by_disposition"].get("unprocessed", 0)
+            if unprocessed:
+                fail_run(con, run_id, "ledger_complete", f"{unprocessed} rows have no outcome")
         return dg.MaterializeResult(
             metadata=meta(figures),
             check_results=[
@@ -120,10 +128,10 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
     def sla_result(
         context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
     ) -> dg.MaterializeResult:
-        run_spec = instructions.apply(spec)
-        with store.connect() as con:
-            verdicts = sla.evaluate(con, run_spec, scheduled_at(context.run.tags))
-            blocked = outcomes.gate(con, run_spec, verdicts)
+        run_spec, run_id = instructions.apply(spec), context.run.run_id
+        with stage_of(store, run_id) as con:
+            verdicts = sla.evaluate(con, run_spec, run_id, scheduled_at(context.run.tags))
+            blocked = outcomes.gate(con, run_spec, verdicts, run_id)
         return dg.MaterializeResult(
             metadata={
                 "report": dg.MetadataValue.md(sla.as_markdown(verdicts)),
@@ -151,9 +159,12 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         description="The published table: outputs that met the contract, in runs the gate let "
         "through.",
     )
-    def enriched(store: GovernanceStore, instructions: RunInstructions) -> dg.MaterializeResult:
-        with store.connect() as con:
-            figures = outcomes.publish(con, instructions.apply(spec))
+    def enriched(
+        context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
+    ) -> dg.MaterializeResult:
+        run_id = context.run.run_id
+        with stage_of(store, run_id) as con:
+            figures = outcomes.publish(con, instructions.apply(spec), run_id)
         return dg.MaterializeResult(metadata=meta(figures))
 
     return [judge, row_ledger, sla_result, enriched]

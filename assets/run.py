@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from assets.alerts import alert_run, blocked_by_checks, failure_text
+from assets.alerts import alert_run, failure_text
 from assets.build import definitions_for, load_specs
-from governance_pipeline import store
+from governance_pipeline import runs, store
 from governance_pipeline.errors import GovernanceError
 from governance_pipeline.settings import Settings, dagster_home
 from governance_pipeline.summary import RunSummary, summarize
@@ -27,20 +27,14 @@ class RunOutcome:
     alerts: list[str]
     failure: str | None = None
     blocked: bool = False
-    """The run did its work, and a blocking check stopped publication (not a failure of the
-    run itself: the check's alert reports it)."""
+    """The run did its work, and a blocking SLA stopped publication (not a failure of the run
+    itself: the SLA check's alert reports it). Any other failed blocking check fails the run."""
 
 
 def dagster_instance() -> dg.DagsterInstance:
     """The persistent Dagster instance: `$DAGSTER_HOME`, default .dagster/ in the project."""
     dagster_home()
     return dg.DagsterInstance.get()
-
-
-def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The root cause of each failed step of a run: the error a person must fix."""
-    step_failures = [e for e in result.all_events if e.is_step_failure]
-    return failure_text(step_failures) or FAILED
 
 
 def run_job(
@@ -69,13 +63,16 @@ def run_job(
     )
     step_failures = [e for e in result.all_events if e.is_step_failure]
     failure = None if result.success else failure_text(step_failures) or FAILED
-    blocked = not result.success and blocked_by_checks(step_failures)
     check_keys = [
         k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key.path[0] == job
     ]
     alerts: list[str] = []
     config = specs[job].alerts
     with store.connect(settings.db) as con:
+        status = runs.status_of(con, result.run_id)
+        if failure and status is runs.RunStatus.RUNNING:  # stopped by Dagster, not by a stage
+            runs.finish(con, result.run_id, runs.RunStatus.FAILED, failure)
+        blocked = status is runs.RunStatus.BLOCKED
         run_failure = None if blocked else failure
         for alert in alert_run(con, instance, check_keys, config, job, result.run_id, run_failure):
             alerts.append(

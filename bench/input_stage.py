@@ -131,12 +131,12 @@ def stage(
         out["validated"] = figures["validated"]
         out["validate_mib"] = rss.reset()
         t = time.perf_counter()
-        built = stages.build_model_input(con, resolved, endpoint)
+        built = stages.build_model_input(con, resolved, endpoint, "bench")
         out["model_input_s"] = time.perf_counter() - t
         out["redactions"] = sum(built["redactions"].values())
         out["model_input_mib"] = rss.reset()
         t = time.perf_counter()
-        scanned = model_input.scan(con, resolved)
+        scanned = model_input.scan(con, resolved, "bench")
         out["scan_s"] = time.perf_counter() - t
         out["rows_with_pii"] = scanned["rows_with_pii"]
         out["scan_mib"] = rss.reset()

@@ -86,7 +86,7 @@ def governed(db: Path, spec: ResolvedSpec, endpoint: Endpoint, *, cold: bool) ->
         if cold:
             con.execute("DELETE FROM governance.llm_cache")
         start = time.perf_counter()
-        figures = calling.call_model(con, spec, endpoint)
+        figures = calling.call_model(con, spec, endpoint, "bench")
         elapsed = time.perf_counter() - start
     expected = figures["rows"] if cold else 0
     assert figures["calls_made"] == expected, figures
@@ -113,7 +113,7 @@ def main() -> None:
         with store.connect(db) as con:
             generate_support_tickets(con, args.rows, seed=7)
             stages.validate_input(con, spec, "bench", endpoint)
-            stages.build_model_input(con, spec, endpoint)
+            stages.build_model_input(con, spec, endpoint, "bench")
             rows = con.execute(f"SELECT data FROM {spec.name}.model_input").fetchall()
         bodies = [stages.request_body(spec, endpoint, json.loads(d)) for (d,) in rows]
         n = len(bodies)

@@ -64,7 +64,7 @@ def main() -> None:
         # every 40 demo rows hold 4 that input validation quarantines
         generate_support_tickets(con, args.rows + args.rows // 9 + 4, seed=7)
         stages.validate_input(con, spec, "bench", endpoint)
-        stages.build_model_input(con, spec, endpoint)
+        stages.build_model_input(con, spec, endpoint, "bench")
         rows = con.execute(
             f"SELECT data FROM {spec.name}.model_input ORDER BY ticket_id LIMIT ?", [args.rows]
         ).fetchall()
@@ -82,7 +82,7 @@ def main() -> None:
         bare_rows, bare_tokens, latencies = bare_loop(base_url, bodies)
         with store.connect(db) as con:
             start = time.perf_counter()
-            figures = calling.call_model(con, spec, endpoint)
+            figures = calling.call_model(con, spec, endpoint, "bench")
             elapsed = time.perf_counter() - start
     assert figures["calls_made"] == len(bodies), figures
     pipe_rows, pipe_tokens = len(bodies) / elapsed, figures["tokens_out"] / elapsed

@@ -34,7 +34,7 @@ from governance_pipeline.llm import (
     reservation,
 )
 from governance_pipeline.retry import CallFailure, RetryPolicy
-from governance_pipeline.stages import now
+from governance_pipeline.runs import now
 
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 ENDPOINT = "/v1/chat/completions"

@@ -22,7 +22,7 @@ import duckdb
 
 from governance_pipeline.llm import CallRequest, CallResult, CallStatus
 from governance_pipeline.progress import PROGRESS_LOGGER
-from governance_pipeline.stages import now
+from governance_pipeline.runs import now
 from governance_pipeline.store import transaction
 
 PROGRESS = logging.getLogger(PROGRESS_LOGGER)

@@ -36,9 +36,10 @@ from governance_pipeline.ratelimit import RateLimiter, effective_limit
 from governance_pipeline.retry import RetryPolicy
 from governance_pipeline.settings import Settings
 from governance_pipeline.spec import ResolvedSpec
-from governance_pipeline.stages import Progress, current_run
 
 OnResult = Callable[[CallRequest, CallResult], None]
+Progress = Callable[[int, int], None]
+"""Called with (rows done, rows in the stage) as results are written."""
 
 
 @dataclass
@@ -60,14 +61,17 @@ def call_model(
     con: duckdb.DuckDBPyConnection,
     spec: ResolvedSpec,
     endpoint: Endpoint,
+    run_id: str,
     on_progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Serve every model input from the cache or the endpoint; record each call in `llm_call`."""
+    """Serve the run's model inputs from the cache or the endpoint; record each call in
+    `llm_call`."""
     job = spec.job
-    run_id = current_run(con, job.job)
     key = job.source.key
     rows = con.execute(
-        f"SELECT {key}, data, request_hash FROM {job.job}.model_input ORDER BY {key}"
+        f"SELECT {key}, data, request_hash FROM {job.job}.model_input WHERE run_id = ? "
+        f"ORDER BY {key}",
+        [run_id],
     ).fetchall()
     keys_by_hash: dict[str, list[Any]] = defaultdict(list)
     bodies: dict[str, dict[str, Any]] = {}
@@ -177,7 +181,7 @@ async def _repair(stage: _Stage, send: Callable[[Sequence[CallRequest], OnResult
         f"SELECT c.request_hash, any_value(k.content), list(c.{log.key} ORDER BY c.{log.key}), "
         f"any_value(m.data) FROM {log.schema}.llm_call c "
         "JOIN governance.llm_cache k USING (request_hash) "
-        f"JOIN {log.schema}.model_input m ON m.{log.key} = c.{log.key} "
+        f"JOIN {log.schema}.model_input m ON m.{log.key} = c.{log.key} AND m.run_id = c.run_id "
         "WHERE c.run_id = ? AND c.status IN ('ok', 'cached') GROUP BY c.request_hash",
         [log.run_id],
     ).fetchall()

@@ -212,18 +212,25 @@ def _run_and_report(
 
 @app.command()
 @_guarded
-def report(job: Annotated[str, typer.Argument(help="Job name.")]) -> None:
-    """Print the SLA report of the job's latest run."""
-    from governance_pipeline import store
+def report(
+    job: Annotated[str, typer.Argument(help="Job name.")],
+    run_id: Annotated[
+        str | None, typer.Option("--run", help="A run id (default: the job's latest run).")
+    ] = None,
+) -> None:
+    """Print the SLA report of a run of the job (default: its latest run with a ledger)."""
+    from governance_pipeline import runs, store
     from governance_pipeline.report import render
-    from governance_pipeline.stages import current_run
     from governance_pipeline.summary import summarize
 
+    job_path(job)  # an unknown job is named as such, with the jobs there are
     settings = Settings()
     if not settings.db.exists():
         fail(f"no store at {settings.db}; run `govern demo` or `govern run {job}` first")
     with store.connect(settings.db, read_only=True) as con:
-        render(summarize(con, job, current_run(con, job)), console, settings.db)
+        render(
+            summarize(con, job, run_id or runs.latest_with_ledger(con, job)), console, settings.db
+        )
 
 
 @app.command()

@@ -11,6 +11,7 @@ sees it:
 * `<column>__number`: the text cast to a number (`pandas.to_numeric`, null when it is not one),
   for `min`/`max` (`expect_column_values_to_be_between`; a non-number fails the type rule, not
   this one).
+* `<column>__stripped`: the text without leading and trailing whitespace, for `min_length`.
 * `<column>__epoch_s`: an ISO 8601 timestamp as seconds since 1970 (null when it is no real
   date), for the calendar half of the type rule (not null where the text is not null) and for
   freshness (`expect_column_max_to_be_between`).
@@ -40,6 +41,7 @@ _TYPE_PATTERNS = {
 # for bytes that were not valid UTF-8.
 UNCLEAN_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]"
 BOOLEAN_TEXT = ["true", "false", "True", "False", "0", "1"]
+NOT_BLANK = r"\S"  # searched, not anchored: some character other than whitespace
 
 # Expectations judged on the whole table, never on one chunk of it.
 TABLE_LEVEL = frozenset(
@@ -75,6 +77,16 @@ def _column_rules(name: str, col: Column, derived: dict[str, Any]) -> list[dict[
                 column=name,
             )
         )
+        if col.type == "string":  # present text is more than whitespace
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_match_regex",
+                    f"{rid}.required",
+                    f"{name} is present and not blank",
+                    column=name,
+                    regex=NOT_BLANK,
+                )
+            )
     if col.type in _TYPE_PATTERNS:
         exps.append(
             _expectation(
@@ -148,16 +160,28 @@ def _column_rules(name: str, col: Column, derived: dict[str, Any]) -> list[dict[
             )
         )
     if col.min_length is not None or col.max_length is not None:
-        exps.append(
-            _expectation(
-                "expect_column_value_lengths_to_be_between",
-                f"{rid}.length",
-                f"{name} is {col.min_length or 0} to {col.max_length or 'any'} characters",
-                column=name,
-                min_value=col.min_length,
-                max_value=col.max_length,
+        described = f"{name} is {col.min_length or 0} to {col.max_length or 'any'} characters"
+        if col.min_length:  # whitespace around the text does not make it longer
+            derived[f"{name}__stripped"] = {"from": name, "as": "stripped"}
+            exps.append(
+                _expectation(
+                    "expect_column_value_lengths_to_be_between",
+                    f"{rid}.length",
+                    described,
+                    column=f"{name}__stripped",
+                    min_value=col.min_length,
+                )
             )
-        )
+        if col.max_length is not None:
+            exps.append(
+                _expectation(
+                    "expect_column_value_lengths_to_be_between",
+                    f"{rid}.length",
+                    described,
+                    column=name,
+                    max_value=col.max_length,
+                )
+            )
     if col.pattern is not None:
         exps.append(
             _expectation(

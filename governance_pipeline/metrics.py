@@ -22,8 +22,8 @@ from typing import Literal
 
 import duckdb
 
+from governance_pipeline.runs import now
 from governance_pipeline.spec import Metric, RollingRuns
-from governance_pipeline.stages import now
 
 Window = Literal["run", "day"] | RollingRuns
 

@@ -142,14 +142,15 @@ def build(
     Redactor(red.entities, operators=red.operators, ner=red.ner)  # keys and extras: fail here
     columns = list(dict.fromkeys([key, *job.model.prompt_columns, *job.redaction.known_values]))
     select = ", ".join(f'"{c}"' for c in columns)
-    total = con.execute(f"SELECT count(*) FROM {job.job}.validated_input").fetchone()[0]  # type: ignore[index]
+    batch = f"FROM {job.job}.validated_input WHERE run_id = $run"
+    total = con.execute(f"SELECT count(*) {batch}", {"run": run_id}).fetchone()[0]  # type: ignore[index]
     cur = reader(con)
-    cur.execute(f"SELECT {select} FROM {job.job}.validated_input")  # no sort: no spill
+    cur.execute(f"SELECT {select} {batch}", {"run": run_id})  # no sort: no spill
     totals: Counter[str] = Counter()
     rows = 0
     try:
         with transaction(con):
-            con.execute(f"DELETE FROM {job.job}.model_input")
+            con.execute(f"DELETE FROM {job.job}.model_input WHERE run_id = ?", [run_id])
             for chunk in map_chunks(
                 cur, _Builder, (spec.model_dump_json(), endpoint, columns), total
             ):
@@ -185,12 +186,12 @@ class _Scanner:
         return found
 
 
-def scan(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any]:
-    """Scan every row of `model_input` for the spec's entity types (figures, never values)."""
-    table = f"{spec.job.job}.model_input"
-    total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+def scan(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
+    """Scan every model input of the run for the spec's entity types (figures, never values)."""
+    rows = f"FROM {spec.job.job}.model_input WHERE run_id = $run"
+    total = con.execute(f"SELECT count(*) {rows}", {"run": run_id}).fetchone()[0]  # type: ignore[index]
     cur = reader(con)
-    cur.execute(f"SELECT data FROM {table}")
+    cur.execute(f"SELECT data {rows}", {"run": run_id})
     found: Counter[str] = Counter({"rows_scanned": 0, "rows_with_pii": 0})
     try:
         for part in map_chunks(cur, _Scanner, (list(spec.job.redaction.entities),), total):

@@ -23,15 +23,16 @@ from typing import Any
 
 import duckdb
 
+from governance_pipeline import runs
 from governance_pipeline.contracts import Contract
 from governance_pipeline.redaction import Redactor
+from governance_pipeline.runs import RunStatus, now
 from governance_pipeline.sla import SlaVerdict
 from governance_pipeline.spec import ResolvedSpec
-from governance_pipeline.stages import current_run, now
 from governance_pipeline.store import frame, replace_rows, transaction
 
 
-def stage(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any]:
+def stage(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
     """Hold each answered row's output to the contract; stage it or quarantine it.
 
     `staged_output` has the shape of `enriched` and holds, per run, the outputs that met the
@@ -39,12 +40,11 @@ def stage(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any]:
     """
     job = spec.job
     key = job.source.key
-    run_id = current_run(con, job.job)
     _ensure_staged(con, job.job)
     rows = con.execute(
         f"SELECT c.{key}, c.request_hash, k.content, m.data FROM {job.job}.llm_call c "
         "JOIN governance.llm_cache k USING (request_hash) "
-        f"LEFT JOIN {job.job}.model_input m ON m.{key} = c.{key} "
+        f"LEFT JOIN {job.job}.model_input m ON m.{key} = c.{key} AND m.run_id = c.run_id "
         f"WHERE c.run_id = ? AND c.status IN ('ok', 'cached') ORDER BY c.{key}",
         [run_id],
     ).fetchall()
@@ -105,33 +105,35 @@ def _ensure_staged(con: duckdb.DuckDBPyConnection, schema: str) -> None:
 
 
 def gate(
-    con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, verdicts: list[SlaVerdict]
+    con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, verdicts: list[SlaVerdict], run_id: str
 ) -> list[SlaVerdict]:
-    """Withhold the run's compliant rows when a blocking SLA is breached; the breaching SLAs."""
+    """Withhold the run's compliant rows when a blocking SLA is breached, which closes the run
+    as `blocked`; the breaching SLAs."""
     blocking = [v for v in verdicts if v.blocks]
     if blocking:
         why = "publication blocked by " + "; ".join(v.summary() for v in blocking)
-        con.execute(
-            f"UPDATE {spec.job.job}.row_ledger SET disposition = 'withheld', "
-            "reason = ? || coalesce(' (warnings: ' || reason || ')', '') "
-            "WHERE run_id = ? AND disposition = 'enriched'",
-            [why, current_run(con, spec.job.job)],
-        )
+        with transaction(con):
+            con.execute(
+                f"UPDATE {spec.job.job}.row_ledger SET disposition = 'withheld', "
+                "reason = ? || coalesce(' (warnings: ' || reason || ')', '') "
+                "WHERE run_id = ? AND disposition = 'enriched'",
+                [why, run_id],
+            )
+            runs.finish(con, run_id, RunStatus.BLOCKED, why)
     return blocking
 
 
-def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any]:
-    """Publish the rows the ledger marks `enriched` for the current run.
+def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
+    """Publish the rows the ledger marks `enriched` for the run, which closes it as `succeeded`.
 
     `enriched` is the published table: one row per source key, the latest verdict. Keys of this
     batch that did not pass are removed from it, so it never shows a stale enrichment.
     """
     s, key = spec.job.job, spec.job.source.key
-    run_id = current_run(con, s)
     with transaction(con):
         con.execute(
             f"DELETE FROM {s}.enriched WHERE {key} IN ("
-            f"SELECT {key} FROM {s}.validated_input UNION ALL "
+            f"SELECT {key} FROM {s}.validated_input WHERE run_id = $run UNION ALL "
             f"SELECT {key} FROM {s}.input_quarantine WHERE run_id = $run)",
             {"run": run_id},
         )
@@ -142,54 +144,59 @@ def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any
             "WHERE o.run_id = $run AND l.disposition = 'enriched'",
             {"run": run_id, "now": now()},
         )
+        runs.finish(con, run_id, RunStatus.SUCCEEDED)
     published, warned = con.execute(
         f"SELECT count(*), count(warnings) FROM {s}.enriched WHERE run_id = ?", [run_id]
     ).fetchone()  # type: ignore[misc]
     return {"enriched": int(published), "with_warnings": int(warned)}
 
 
-def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> dict[str, Any]:
-    """One row per input row of the batch, with its disposition and the reason for it."""
+def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
+    """One row per raw row of the run, with its disposition and the reason for it.
+
+    Quarantined input rows are counted as quarantined (a row with a NULL or shared key by its
+    position, `source_row`); every other row of the batch has a key of its own, which joins it
+    to its request, call and verdict.
+    """
     s, key = spec.job.job, spec.job.source.key
-    run_id = current_run(con, s)
     _ensure_staged(con, s)
     with transaction(con):
         con.execute(f"DELETE FROM {s}.row_ledger WHERE run_id = ?", [run_id])
         con.execute(
             f"""
-            INSERT INTO {s}.row_ledger
-            WITH scope AS (
-                SELECT {key} FROM {s}.validated_input
-                UNION ALL SELECT {key} FROM {s}.input_quarantine WHERE run_id = $run
-            ),
-            iq AS (SELECT * FROM {s}.input_quarantine WHERE run_id = $run),
-            mi AS (SELECT {key}, request_hash FROM {s}.model_input),
+            INSERT INTO {s}.row_ledger BY NAME
+            WITH mi AS (SELECT {key}, request_hash FROM {s}.model_input WHERE run_id = $run),
             lc AS (SELECT * FROM {s}.llm_call WHERE run_id = $run
                    AND status NOT IN ('superseded', 'repair_failed')),  -- see calling.py
             en AS (SELECT * FROM {s}.staged_output WHERE run_id = $run),
-            oq AS (SELECT * FROM {s}.output_quarantine WHERE run_id = $run)
-            SELECT $run, scope.{key},
-                CASE WHEN iq.{key} IS NOT NULL THEN 'input_quarantined'
-                     WHEN en.{key} IS NOT NULL THEN 'enriched'
+            oq AS (SELECT * FROM {s}.output_quarantine WHERE run_id = $run),
+            dispositions AS (
+            SELECT {key}, source_row, 'input_quarantined' AS disposition, reason,
+                NULL AS request_hash
+            FROM {s}.input_quarantine WHERE run_id = $run
+            UNION ALL BY NAME
+            SELECT v.{key}, NULL AS source_row,
+                CASE WHEN en.{key} IS NOT NULL THEN 'enriched'
                      WHEN oq.{key} IS NOT NULL THEN 'output_quarantined'
                      WHEN lc.status = 'over_budget' THEN 'over_budget'
                      WHEN lc.status = 'failed' THEN 'call_failed'
-                     ELSE 'unprocessed' END,
-                CASE WHEN iq.{key} IS NOT NULL THEN iq.reason
-                     WHEN en.{key} IS NOT NULL THEN en.warnings
+                     ELSE 'unprocessed' END AS disposition,
+                CASE WHEN en.{key} IS NOT NULL THEN en.warnings
                      WHEN oq.{key} IS NOT NULL THEN oq.reason
                      WHEN lc.status = 'over_budget' THEN 'budget: the run''s cap was reached'
                      WHEN lc.status = 'failed' THEN
                         coalesce(lc.error_class, 'UnknownError') || ': the model call failed '
                         || CASE WHEN lc.attempt = 0 THEN 'fast: the circuit breaker was open'
                                 ELSE 'after ' || lc.attempt || ' attempt(s)' END
-                     ELSE 'no stage recorded an outcome for this row' END,
-                $spec_hash, coalesce(lc.request_hash, mi.request_hash), $now
-            FROM scope
-            LEFT JOIN iq USING ({key}) LEFT JOIN mi USING ({key}) LEFT JOIN lc USING ({key})
+                     ELSE 'no stage recorded an outcome for this row' END AS reason,
+                coalesce(lc.request_hash, mi.request_hash) AS request_hash
+            FROM {s}.validated_input v
+            LEFT JOIN mi USING ({key}) LEFT JOIN lc USING ({key})
             LEFT JOIN en USING ({key}) LEFT JOIN oq USING ({key})
+            WHERE v.run_id = $run)
+            SELECT $run AS run_id, $hash AS spec_hash, $now AS recorded_at, * FROM dispositions
             """,
-            {"run": run_id, "spec_hash": spec.spec_hash, "now": now()},
+            {"run": run_id, "hash": spec.spec_hash, "now": now()},
         )
     counts = dict(
         con.execute(

@@ -17,7 +17,6 @@ For a `max` bound it is the headroom `1 - measured/max`; for a rate with a `min`
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import Enum
@@ -26,10 +25,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from governance_pipeline import metrics
+from governance_pipeline import metrics, runs
 from governance_pipeline.metrics import Measurement
+from governance_pipeline.runs import now
 from governance_pipeline.spec import ResolvedSpec, Severity, Sla, severity_of
-from governance_pipeline.stages import current_run, now
 from governance_pipeline.store import replace_rows
 
 _COLUMNS = {
@@ -158,19 +157,20 @@ def budget_left(sla: Sla, bound: str, threshold: float, measured: float | None) 
 
 
 def evaluate(
-    con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, scheduled_at: datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    spec: ResolvedSpec,
+    run_id: str,
+    scheduled_at: datetime | None = None,
 ) -> list[SlaVerdict]:
-    """Hold the current run against every SLA of the spec; write `sla_result`; close the run.
+    """Hold the run against every SLA of the spec; write `sla_result` and the run's summary.
 
     Args:
+        run_id: The run judged.
         scheduled_at: The schedule tick that launched the run, if a schedule did.
     """
     schema = spec.job.job
-    run_id = current_run(con, schema)
-    con.execute(
-        "UPDATE governance.run SET summary = ? WHERE run_id = ?",
-        [json.dumps({"scheduled_at": scheduled_at.isoformat() if scheduled_at else None}), run_id],
-    )
+    tick = {"scheduled_at": scheduled_at.isoformat() if scheduled_at else None}
+    runs.record_summary(con, run_id, tick)
     measured: dict[str, dict[Any, Measurement]] = {}
     verdicts = []
     at = now()
@@ -178,8 +178,8 @@ def evaluate(
         sla = resolved.item
         label = metrics.window_label(sla.window)
         if label not in measured:
-            runs = metrics.window_runs(con, schema, run_id, sla.window)
-            measured[label] = metrics.measure(con, schema, runs, at)
+            in_window = metrics.window_runs(con, schema, run_id, sla.window)
+            measured[label] = metrics.measure(con, schema, in_window, at)
         verdicts.append(judge(sla, measured[label][sla.metric], label))
     for name, kind in _COLUMNS.items():
         con.execute(f'ALTER TABLE {schema}.sla_result ADD COLUMN IF NOT EXISTS "{name}" {kind}')
@@ -189,22 +189,15 @@ def evaluate(
     )
     frame["run_id"], frame["spec_hash"], frame["measured_at"] = run_id, spec.spec_hash, at
     replace_rows(con, f"{schema}.sla_result", frame, run_id=run_id)
-    blocked = [v.sla_id for v in verdicts if v.blocks]
-    status = "blocked" if blocked else "breached" if any(not v.passed for v in verdicts) else "held"
-    con.execute(
-        "UPDATE governance.run SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
-        [
-            now(),
-            status,
-            json.dumps(
-                {
-                    "scheduled_at": scheduled_at.isoformat() if scheduled_at else None,
-                    "blocked_by": blocked,
-                    "slas": [v.summary() for v in verdicts],
-                }
-            ),
-            run_id,
-        ],
+    runs.record_summary(
+        con,
+        run_id,
+        tick
+        | {
+            "blocked_by": [v.sla_id for v in verdicts if v.blocks],
+            "breached": [v.sla_id for v in verdicts if not v.passed],
+            "slas": [v.summary() for v in verdicts],
+        },
     )
     return verdicts
 

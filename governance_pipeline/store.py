@@ -2,7 +2,8 @@
 
 Every table a run writes carries `run_id`. Writes of a stage replace that stage's rows for the
 run in one transaction, so a retried step never duplicates a row. `validated_input` and
-`model_input` hold the latest materialisation only; the other tables keep history.
+`model_input` are working tables: each run starts by removing the rows of runs already closed;
+the other tables keep history.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ CREATE TABLE IF NOT EXISTS governance.llm_cache (
 CREATE TABLE IF NOT EXISTS governance.run (
     run_id VARCHAR PRIMARY KEY, job VARCHAR, spec_hash VARCHAR, endpoint VARCHAR,
     started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, summary JSON);
+ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS reason VARCHAR;
+ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS host VARCHAR;
+ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS pid BIGINT;
 CREATE TABLE IF NOT EXISTS governance.alert (
     alert_id VARCHAR PRIMARY KEY, job VARCHAR, run_id VARCHAR, check_name VARCHAR,
     severity VARCHAR, message VARCHAR, sinks VARCHAR, delivered BOOLEAN, error VARCHAR,
@@ -54,7 +58,9 @@ def job_ddl(job: JobSpec, key_type: str) -> str:
     return f"""
 CREATE SCHEMA IF NOT EXISTS {s};
 CREATE TABLE IF NOT EXISTS {s}.input_quarantine (
-    run_id VARCHAR, {k}, expectations VARCHAR, reason VARCHAR, quarantined_at TIMESTAMP);
+    run_id VARCHAR, {k}, expectations VARCHAR, reason VARCHAR, quarantined_at TIMESTAMP,
+    source_row BIGINT);
+ALTER TABLE {s}.input_quarantine ADD COLUMN IF NOT EXISTS source_row BIGINT;
 CREATE TABLE IF NOT EXISTS {s}.model_input (
     run_id VARCHAR, {k}, data JSON, redactions JSON, request_hash VARCHAR, spec_hash VARCHAR);
 CREATE TABLE IF NOT EXISTS {s}.llm_call (
@@ -69,7 +75,8 @@ CREATE TABLE IF NOT EXISTS {s}.output_quarantine (
     output_redacted VARCHAR, quarantined_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS {s}.row_ledger (
     run_id VARCHAR, {k}, disposition VARCHAR, reason VARCHAR, spec_hash VARCHAR,
-    request_hash VARCHAR, recorded_at TIMESTAMP);
+    request_hash VARCHAR, recorded_at TIMESTAMP, source_row BIGINT);
+ALTER TABLE {s}.row_ledger ADD COLUMN IF NOT EXISTS source_row BIGINT;
 CREATE TABLE IF NOT EXISTS {s}.sla_result (
     run_id VARCHAR, sla_id VARCHAR, metric VARCHAR, level VARCHAR, severity VARCHAR,
     bound VARCHAR, threshold DOUBLE, measured DOUBLE, sample_size BIGINT, passed BOOLEAN,

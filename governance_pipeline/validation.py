@@ -78,6 +78,8 @@ def add_derived(frame: pd.DataFrame, suite: dict[str, Any]) -> pd.DataFrame:
         text = frame[how["from"]]
         if how["as"] == "number":
             values = pd.to_numeric(text, errors="coerce")
+        elif how["as"] == "stripped":
+            values = text.str.strip()
         else:
             parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
             values = pd.Series(np.nan, index=frame.index, dtype="float64")

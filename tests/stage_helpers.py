@@ -50,13 +50,15 @@ def prepare(
     with store.connect(db) as con:
         if validate:
             stages.validate_input(con, spec, run_id, endpoint)
-        stages.build_model_input(con, spec, endpoint)
+        stages.build_model_input(con, spec, endpoint, run_id)
 
 
-def run_stage(db: Path, spec: ResolvedSpec, endpoint: Endpoint) -> dict[str, Any]:
-    """The LLM stage; its figures."""
+def run_stage(
+    db: Path, spec: ResolvedSpec, endpoint: Endpoint, run_id: str = "run-1"
+) -> dict[str, Any]:
+    """The LLM stage of run `run_id`; its figures."""
     with store.connect(db) as con:
-        return calling.call_model(con, spec, endpoint)
+        return calling.call_model(con, spec, endpoint, run_id)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import pytest
 
 from governance_pipeline import batch, store
 from governance_pipeline.llm import CallRequest
+from governance_pipeline.prompts import RequestBuilder
 from governance_pipeline.retry import RetryPolicy
 from governance_pipeline.spec import Budget
 from tests.conftest import triage
@@ -86,10 +87,8 @@ def test_a_killed_runs_batch_is_collected_not_paid_again(demo_db: Path) -> None:
         # what a run killed while polling leaves: a batch at OpenAI, recorded as submitted
         with store.connect(demo_db) as con:
             rows = con.execute("SELECT data, request_hash FROM support_triage.model_input")
-            from governance_pipeline.stages import request_body
-
             requests = [
-                CallRequest(h, request_body(spec, endpoint, json.loads(d)), ())
+                CallRequest(h, RequestBuilder(spec, endpoint).body(json.loads(d)), ())
                 for d, h in rows.fetchall()[:20]
             ]
             con.execute(batch.BATCH_DDL)

@@ -142,8 +142,8 @@ def test_repair_replaces_answers_that_break_the_contract(demo_db: Path) -> None:
         for message in request["messages"]:
             assert not find_pii(message["content"])  # the leaked email went back redacted
     with store.connect(demo_db) as con:
-        outcomes.stage(con, spec)
-        ledger = outcomes.write_ledger(con, spec)
+        outcomes.stage(con, spec, "run-1")
+        ledger = outcomes.write_ledger(con, spec, "run-1")
         per_key = con.execute(
             "SELECT ticket_id, list(status ORDER BY status) FROM support_triage.llm_call "
             "WHERE run_id = 'run-1' GROUP BY 1 HAVING count(*) > 1"
@@ -169,8 +169,8 @@ def test_a_failed_repair_leaves_the_first_answer(demo_db: Path) -> None:
     assert broken > 0
     assert figures["by_status"] == {"ok": ROWS, "repair_failed": broken}
     with store.connect(demo_db) as con:
-        outcomes.stage(con, spec)
-        ledger = outcomes.write_ledger(con, spec)
+        outcomes.stage(con, spec, "run-1")
+        ledger = outcomes.write_ledger(con, spec, "run-1")
     assert ledger["rows"] == 40
     assert ledger["by_disposition"]["output_quarantined"] == broken
 

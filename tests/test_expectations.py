@@ -46,13 +46,16 @@ EXPECTED_SUITE = [
     ("input.created_at.type", "expect_column_values_to_match_regex"),
     ("input.created_at.type", "expect_column_values_to_not_be_null"),
     ("input.channel.required", "expect_column_values_to_not_be_null"),
+    ("input.channel.required", "expect_column_values_to_match_regex"),
     ("input.channel.text", TEXT),
     ("input.channel.allowed", "expect_column_values_to_be_in_set"),
     ("input.customer_name.text", TEXT),
     ("input.subject.text", TEXT),
     ("input.subject.length", "expect_column_value_lengths_to_be_between"),
     ("input.body.required", "expect_column_values_to_not_be_null"),
+    ("input.body.required", "expect_column_values_to_match_regex"),
     ("input.body.text", TEXT),
+    ("input.body.length", "expect_column_value_lengths_to_be_between"),
     ("input.body.length", "expect_column_value_lengths_to_be_between"),
 ]
 
@@ -64,6 +67,7 @@ def test_compile_suite_ids_and_kinds() -> None:
         "derived": {
             "ticket_id__number": {"from": "ticket_id", "as": "number"},
             "created_at__epoch_s": {"from": "created_at", "as": "epoch_s"},
+            "body__stripped": {"from": "body", "as": "stripped"},
         },
     }
     assert [(e["meta"]["id"], e["type"]) for e in SUITE["expectations"]] == EXPECTED_SUITE
@@ -121,12 +125,12 @@ def _kwargs(rule_id: str, kind: str) -> dict:
         (
             "input.body.length",
             "expect_column_value_lengths_to_be_between",
-            {"column": "body", "min_value": 1, "max_value": 4000},
+            {"column": "body__stripped", "min_value": 1},  # and the max on the text itself
         ),
         (
             "input.subject.length",
             "expect_column_value_lengths_to_be_between",
-            {"column": "subject", "min_value": None, "max_value": 200},
+            {"column": "subject", "max_value": 200},
         ),
     ],
 )
@@ -177,8 +181,16 @@ REGEX = "expect_column_values_to_match_regex"
             {"unique": True, "required": True},
             [
                 ("input.c.required", "expect_column_values_to_not_be_null"),
+                ("input.c.required", REGEX),  # not blank
                 ("input.c.text", TEXT),
                 ("input.c.unique", "expect_column_values_to_be_unique"),
+            ],
+        ),
+        (
+            {"type": "integer", "required": True},
+            [
+                ("input.c.required", "expect_column_values_to_not_be_null"),
+                ("input.c.type", REGEX),
             ],
         ),
         (
@@ -298,7 +310,11 @@ ROWS = [
     ("1", {}, []),
     ("2", {"body": None}, ["input.body.required"]),
     ("3", {"body": "x" * 4001}, ["input.body.length"]),
-    ("4", {"body": ""}, ["input.body.length"]),
+    ("4", {"body": ""}, ["input.body.required", "input.body.length"]),
+    # required text is more than whitespace, and whitespace does not count toward min_length
+    ("41", {"body": " \n\t  "}, ["input.body.required", "input.body.length"]),
+    ("42", {"channel": "   "}, ["input.channel.required", "input.channel.allowed"]),
+    ("43", {"subject": "   ", "body": "  ok  "}, []),
     ("5", {"channel": "fax"}, ["input.channel.allowed"]),
     ("6", {"channel": None}, ["input.channel.required"]),
     ("7", {"created_at": "yesterday"}, ["input.created_at.type"]),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
-from governance_pipeline import llm, model_input, spec, stages, store
+from governance_pipeline import llm, model_input, prompts, spec, stages, store
 from governance_pipeline.demo_data import generate_support_tickets
 from governance_pipeline.endpoint import resolve_endpoint
 from governance_pipeline.redaction import RedactionKeys, reidentify
@@ -52,12 +52,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
         out["validated"] = con.execute(
             "SELECT count(*) FROM support_triage.validated_input"
         ).fetchone()[0]
-        out["scan"] = model_input.scan(con, SPEC)
+        out["scan"] = model_input.scan(con, SPEC, "run-1")
         con.execute(
             "INSERT INTO support_triage.model_input (run_id, ticket_id, data) "
             "VALUES ('run-1', -1, '{\"body\": \"mail ann@example.com\"}')"
         )
-        out["scan_leak"] = model_input.scan(con, SPEC)
+        out["scan_leak"] = model_input.scan(con, SPEC, "run-1")
     mp.undo()
     return out
 
@@ -71,7 +71,7 @@ def test_parallel_chunks_equal_one_process(built: dict) -> None:
 
 def test_hashes_match_what_the_llm_stage_recomputes(built: dict) -> None:
     for _, data, _, request_hash in built["parallel"][1]:
-        body = stages.request_body(SPEC, built["endpoint"], json.loads(data))
+        body = prompts.RequestBuilder(SPEC, built["endpoint"]).body(json.loads(data))
         assert llm.request_hash(body) == request_hash
 
 

@@ -65,8 +65,8 @@ def test_a_killed_llm_stage_resumes_paying_only_for_what_is_missing(demo_db: Pat
     assert len(resent) == len(set(resent)) == ROWS - len(paid)
     assert figures["by_status"] == {"cached": len(paid), "ok": ROWS - len(paid)}
     with store.connect(demo_db) as con:
-        outcomes.stage(con, spec)
-        ledger = outcomes.write_ledger(con, spec)
+        outcomes.stage(con, spec, "run-1")
+        ledger = outcomes.write_ledger(con, spec, "run-1")
         per_key = con.execute(
             "SELECT count(*), count(DISTINCT ticket_id) FROM support_triage.llm_call "
             "WHERE run_id = 'run-1'"

@@ -11,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.alerts import failure_text
 from assets.build import build_definitions
-from assets.run import failure_message
 from governance_pipeline import store
 from governance_pipeline.redaction import find_pii
 from tests.conftest import SPEC_DIR
@@ -26,6 +26,10 @@ def materialise(db: Path, instance: dg.DagsterInstance | None = None) -> dg.Exec
     return defs.resolve_job_def(f"{JOB}_job").execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False
     )
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    return failure_text([e for e in result.all_events if e.is_step_failure])
 
 
 def one(con, sql: str, *params):  # type: ignore[no-untyped-def]
