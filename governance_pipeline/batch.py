@@ -5,6 +5,12 @@
     -> record its id in `governance.llm_batch` -> poll -> download output and error files
     -> one result per request, mapped back by `custom_id`
 
+A line answered 200 with no usable answer (no choice, no content, `finish_reason` `length` or
+`content_filter`: see `llm.unusable`) fails its row like an error line, with its tokens
+counted: it is paid for, never cached, and asked again by the next run. The budget's token
+bound is calibrated by every answered line, so a killed run's batch collected first also makes
+the reservations of the new batch tighter.
+
 A batch runs at OpenAI whatever happens to the process that created it, so its id is recorded
 before the first poll: a run killed while it waits leaves the batch `submitted`, and the next
 run of the job collects it before it sends anything (its answers are paid for), then batches
@@ -21,6 +27,7 @@ from typing import Any
 
 import duckdb
 import openai
+import pydantic
 from openai.types import Batch
 from openai.types.chat import ChatCompletion
 
@@ -31,6 +38,7 @@ from governance_pipeline.llm import (
     CallResult,
     CallStatus,
     answered,
+    prompt_bytes,
     reservation,
 )
 from governance_pipeline.retry import CallFailure, RetryPolicy
@@ -87,6 +95,8 @@ async def call_batch(
                 continue
             for h, result in found.items():
                 budget.settle((0, 0.0), (result.tokens_in + result.tokens_out, result.cost_usd))
+                if h in by_hash:
+                    budget.bound.observe(prompt_bytes(by_hash[h].body), result.tokens_in)
                 results[h] = result
         await _send(client, con, requests, endpoint, budget, results, job, retry, poll_s)
     except CallFailure as exc:  # the Batch API itself failed: every request left fails
@@ -115,7 +125,7 @@ async def _send(
     for req in requests:
         if req.request_hash in results:
             continue
-        reserved = reservation(req.body, endpoint, batch=True)
+        reserved = reservation(req.body, endpoint, budget.bound, batch=True)
         if budget.reserve(*reserved):
             to_send.append((req, reserved))
         else:
@@ -137,6 +147,7 @@ async def _send(
             used = (result.tokens_in + result.tokens_out, result.cost_usd) if result else (0, 0.0)
             budget.settle(reserved, used)
             if result is not None:
+                budget.bound.observe(prompt_bytes(req.body), result.tokens_in)
                 results[req.request_hash] = result
 
 
@@ -241,7 +252,10 @@ def _result(line: dict[str, Any], endpoint: Endpoint, latency_ms: float) -> Call
             "APIStatusError" if status else "BatchRequestError"
         )
         return CallResult(h, CallStatus.FAILED, latency_ms=latency_ms, error_class=name)
-    completion = ChatCompletion.model_validate(response["body"])
+    try:
+        completion = ChatCompletion.model_validate(response.get("body") or {})
+    except pydantic.ValidationError:  # a 200 that is no chat completion: this line fails only
+        return CallResult(h, CallStatus.FAILED, latency_ms=latency_ms, error_class="InvalidAnswer")
     return answered(
         h, completion, latency_ms, lambda tin, tout: endpoint.cost(tin, tout, batch=True)
     )

@@ -1,14 +1,45 @@
-"""The model endpoint a run talks to: OpenAI, any compatible server, or the embedded model."""
+"""The model endpoint a run talks to: OpenAI, any compatible server, or the embedded model.
+
+A base URL may carry credentials (`http://user:password@host/v1`, `?api-key=...`), so it is
+never shown as configured: `safe_url` is what is printed, logged, stored and put in metadata.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from pydantic import SecretStr
 
 from governance_pipeline.settings import Settings, StructuredOutput
 
 LOCAL_MODEL_NAME = "smollm2-135m-instruct"
+HIDDEN = "***"
+_SECRET_NAME = re.compile(r"key|token|secret|sig|pass|pwd|auth|credential|session", re.IGNORECASE)
+"""A query parameter whose name contains one of these holds a secret: api-key, key, token,
+sig, signature, password, auth, client_secret, X-Amz-Credential..."""
+
+
+def safe_url(url: str) -> str:
+    """`url` fit to show: user info replaced by `***`, the value of every query parameter whose
+    name looks secret (key, token, sig, password...) replaced by `***`, no fragment.
+
+    Works on the text, not on a parsed URL, so a URL that does not parse (no scheme, an
+    unescaped `@` in the password) is made safe all the same.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    rest = rest.split("#", 1)[0]
+    authority_and_path, question, query = rest.partition("?")
+    if "@" in authority_and_path:  # the last @ before the query ends the user info
+        authority_and_path = f"{HIDDEN}@{authority_and_path.rpartition('@')[2]}"
+    pairs = []
+    for pair in re.split(r"([&;])", query):
+        name, equals, _ = pair.partition("=")
+        pairs.append(f"{name}={HIDDEN}" if equals and _SECRET_NAME.search(unquote(name)) else pair)
+    return f"{scheme}{sep}{authority_and_path}{question}{''.join(pairs)}"
 
 
 @dataclass(frozen=True)
@@ -42,10 +73,21 @@ class Endpoint:
     tokens_per_minute: int | None = None
     batch_price_factor: float = 0.5
 
+    def __repr__(self) -> str:
+        """The dataclass's repr with the base URL made safe (the key is a SecretStr)."""
+        fields = {**vars(self), "base_url": self.display_url}
+        return f"Endpoint({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
+
+    @property
+    def display_url(self) -> str:
+        """The base URL fit to show: user info and secret query values hidden (`safe_url`)."""
+        return safe_url(self.base_url)
+
     def describe(self) -> str:
-        """One line for people: which endpoint and model, never the key."""
+        """One line for people: which endpoint and model, never the key nor any credential
+        the base URL carries."""
         kind = "embedded local model" if self.local else "configured endpoint"
-        return f"{kind} {self.base_url} (model {self.model})"
+        return f"{kind} {self.display_url} (model {self.model})"
 
     def cost(self, tokens_in: int, tokens_out: int, *, batch: bool = False) -> float:
         """Cost in US dollars of one call; `batch` for one sent through the Batch API."""

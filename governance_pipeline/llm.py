@@ -9,6 +9,12 @@ every attempt is ours (`retry.RetryPolicy`, tenacity): counted, paced by the run
 
     breaker open? -> fail fast    budget reserved? -> else over_budget
     then per attempt: rate limit (and any Retry-After pause) -> send under the timeout
+        -> an answer is paid for: settle its usage, calibrate the budget's token bound
+        -> no usable answer (`AnswerError`)? retried like a 5xx, its worst case reserved again
+
+Only a usable answer is `ok` (and so cached): one with a choice, content, and a
+`finish_reason` that is neither `length` (cut short) nor `content_filter`. The tokens of
+every answered attempt count toward the call's usage and cost, usable or not.
 """
 
 from __future__ import annotations
@@ -25,10 +31,18 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletion
 
-from governance_pipeline.budget import Budget
+from governance_pipeline.budget import Budget, TokenBound
 from governance_pipeline.endpoint import Endpoint
 from governance_pipeline.ratelimit import RateLimiter
-from governance_pipeline.retry import CallFailure, RetryPolicy, retry_after
+from governance_pipeline.retry import (
+    AnswerError,
+    CallFailure,
+    ContentFiltered,
+    EmptyAnswer,
+    RetryPolicy,
+    TruncatedAnswer,
+    retry_after,
+)
 from governance_pipeline.settings import StructuredOutput
 
 
@@ -98,18 +112,34 @@ def request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+TEMPLATE_BYTES = 16
+"""Bytes counted for each message and for the reply's priming: the chat template's tokens
+(OpenAI counts 3 a message and 3 for the reply; ChatML templates about 5 a message)."""
+
+
+def prompt_bytes(body: dict[str, Any]) -> int:
+    """The size a request's prompt is bounded by: the UTF-8 bytes of every message, plus
+    `TEMPLATE_BYTES` for each and for the reply, plus the response format (a schema is part of
+    the prompt the endpoint counts)."""
+    size = sum(len(m["content"].encode()) + TEMPLATE_BYTES for m in body["messages"])
+    if "response_format" in body:
+        size += len(json.dumps(body["response_format"], separators=(",", ":")).encode())
+    return size + TEMPLATE_BYTES
+
+
 def reservation(
-    body: dict[str, Any], endpoint: Endpoint, *, batch: bool = False
+    body: dict[str, Any], endpoint: Endpoint, bound: TokenBound, *, batch: bool = False
 ) -> tuple[int, float]:
-    """What a request reserves of the budget before it is sent: its worst case, the estimated
-    tokens with `max_tokens` priced as output."""
-    tokens = estimate_tokens(body)
+    """What a request reserves of the budget before it is sent: its worst case, the prompt's
+    bound (`budget.TokenBound`) plus `max_tokens`, with `max_tokens` priced as output."""
+    prompt = bound.prompt_tokens(prompt_bytes(body))
     max_out = int(body.get("max_tokens", 0))
-    return tokens, endpoint.cost(tokens - max_out, max_out, batch=batch)
+    return prompt + max_out, endpoint.cost(prompt, max_out, batch=batch)
 
 
 def estimate_tokens(body: dict[str, Any]) -> int:
-    """Worst-case tokens of a request: about 4 characters a token in, `max_tokens` out."""
+    """Tokens of a request by the rule of thumb, about 4 characters a token in and `max_tokens`
+    out: how rate limits count a request. Not a bound: the budget reserves `reservation`."""
     chars = sum(len(m["content"]) for m in body["messages"])
     return chars // 4 + 1 + int(body.get("max_tokens", 0))
 
@@ -174,13 +204,11 @@ async def call_all(
                     ),
                 )
                 return
-            reserved = reservation(req.body, endpoint)
-            tokens = reserved[0]
-            if not budget.reserve(*reserved):
+            worst = reservation(req.body, endpoint, budget.bound)
+            if not budget.reserve(*worst):
                 on_result(req, CallResult(req.request_hash, CallStatus.OVER_BUDGET, attempts=0))
                 return
-            result = await _call(client, req, tokens, endpoint, retry, limiter, breaker)
-            budget.settle(reserved, (result.tokens_in + result.tokens_out, result.cost_usd))
+            result = await _call(client, req, worst, budget, endpoint, retry, limiter, breaker)
             breaker.record(result.status is CallStatus.OK)
             on_result(req, result)
 
@@ -190,21 +218,40 @@ async def call_all(
 async def _call(
     client: openai.AsyncOpenAI,
     req: CallRequest,
-    tokens: int,
+    worst: tuple[int, float],
+    budget: Budget,
     endpoint: Endpoint,
     retry: RetryPolicy,
     limiter: RateLimiter,
     breaker: CircuitBreaker,
 ) -> CallResult:
-    """One request of `tokens` (worst case), attempted until it succeeds or the policy (or the
-    breaker) gives up. A Retry-After holds every call of the run, not only this one."""
+    """One request, attempted until it succeeds or the policy, the breaker or the budget gives
+    up. A Retry-After holds every call of the run, not only this one.
+
+    `worst` is held of `budget` on entry. Each answered attempt settles it to what it used; an
+    attempt after a paid one holds `worst` again, and when that does not fit the last failure
+    stands. What is still held at the end is given back.
+    """
     attempts = 0
     latency_ms = 0.0
     completion: Any = None
+    held, no_room = True, False
+    spent_in = spent_out = 0  # answered attempts that brought nothing usable
+    last: AnswerError | None = None
+    size, pace = prompt_bytes(req.body), estimate_tokens(req.body)
+
+    def give_up() -> bool:
+        return breaker.open or no_room
+
     try:
-        async for attempt in retry.retrying(give_up=lambda: breaker.open):
+        async for attempt in retry.retrying(give_up=give_up):
             with attempt:
-                await limiter.acquire(tokens)
+                if not held and last is not None:  # the last attempt was paid for, and useless
+                    held = budget.reserve(*worst)
+                    if not held:  # no room for another: its failure stands
+                        no_room = True
+                        raise last
+                await limiter.acquire(pace)
                 started = time.perf_counter()
                 raw = None
                 try:
@@ -218,15 +265,70 @@ async def _call(
                     raise
                 attempts += _attempts(raw)
                 latency_ms = (time.perf_counter() - started) * 1000
+                tokens_in, tokens_out = usage(completion)
+                budget.bound.observe(size, tokens_in)
+                budget.settle(worst, (tokens_in + tokens_out, endpoint.cost(tokens_in, tokens_out)))
+                held = False
+                last = unusable(completion)
+                if last is not None:
+                    spent_in, spent_out = spent_in + tokens_in, spent_out + tokens_out
+                    raise last
     except CallFailure as exc:
         return CallResult(
             req.request_hash,
             CallStatus.FAILED,
+            tokens_in=spent_in,
+            tokens_out=spent_out,
             latency_ms=latency_ms,
+            cost_usd=endpoint.cost(spent_in, spent_out),
             attempts=attempts,
             error_class=type(exc).__name__,
         )
-    return answered(req.request_hash, completion, latency_ms, endpoint.cost, attempts=attempts)
+    finally:
+        if held:
+            budget.settle(worst, (0, 0.0))
+    return answered(
+        req.request_hash,
+        completion,
+        latency_ms,
+        endpoint.cost,
+        attempts=attempts,
+        spent=(spent_in, spent_out),
+    )
+
+
+def usage(completion: ChatCompletion) -> tuple[int, int]:
+    """Prompt and completion tokens the endpoint reported for an answer (0 when it did not)."""
+    reported = getattr(completion, "usage", None)
+    if reported is None:
+        return 0, 0
+    return int(reported.prompt_tokens or 0), int(reported.completion_tokens or 0)
+
+
+def unusable(completion: ChatCompletion) -> AnswerError | None:
+    """Why an answer cannot be used, or None when it can: no choice, a `finish_reason` of
+    `content_filter` or `length`, or no content (None, empty or blank)."""
+    tokens_in, tokens_out = usage(completion)
+    tokens = {"tokens_in": tokens_in, "tokens_out": tokens_out}
+    choices = getattr(completion, "choices", None)
+    if not choices:
+        return EmptyAnswer("the answer has no choice", **tokens)
+    choice = choices[0]
+    reason = getattr(choice, "finish_reason", None)
+    if reason == "content_filter":
+        return ContentFiltered("the endpoint's content filter stopped the answer", **tokens)
+    if reason == "length":
+        return TruncatedAnswer(
+            f"the answer stopped at max_tokens after {tokens_out} tokens; raise "
+            "`model.max_tokens` in the spec if answers need more",
+            **tokens,
+        )
+    message = getattr(choice, "message", None)
+    if not (getattr(message, "content", None) or "").strip():
+        refusal = getattr(message, "refusal", None)
+        why = f"the model refused: {refusal}" if refusal else "the answer has no content"
+        return EmptyAnswer(why, **tokens)
+    return None
 
 
 def answered(
@@ -236,21 +338,24 @@ def answered(
     cost: Callable[[int, int], float],
     *,
     attempts: int = 1,
+    spent: tuple[int, int] = (0, 0),
 ) -> CallResult:
-    """The result of a call the endpoint answered: its content, usage and what it cost."""
-    usage = completion.usage
-    tokens_in = usage.prompt_tokens if usage else 0
-    tokens_out = usage.completion_tokens if usage else 0
-    content = completion.choices[0].message.content if completion.choices else None
+    """The result of a call the endpoint answered: its content, usage and what it cost, with
+    `spent` (tokens in, out) of earlier attempts that were paid for. An answer that cannot be
+    used (`unusable`) is `failed` with its reason's class, its tokens counted all the same."""
+    tokens_in, tokens_out = usage(completion)
+    tokens_in, tokens_out = tokens_in + spent[0], tokens_out + spent[1]
+    problem = unusable(completion)
     return CallResult(
         request_hash,
-        CallStatus.OK,
-        content=content or "",
+        CallStatus.OK if problem is None else CallStatus.FAILED,
+        content=completion.choices[0].message.content if problem is None else None,
         tokens_in=tokens_in,
         tokens_out=tokens_out,
         latency_ms=latency_ms,
         cost_usd=cost(tokens_in, tokens_out),
         attempts=attempts,
+        error_class=None if problem is None else type(problem).__name__,
     )
 
 

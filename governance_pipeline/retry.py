@@ -1,7 +1,10 @@
 """Which failures of a call are worth another attempt, and how long to wait before it.
 
-Retried: 408, 409, 429 and 5xx answers, timeouts, dropped connections, and a 200 whose body is
-not JSON (a response cut short in transit). Not retried: other 4xx (the request itself is
+Retried: 408, 409, 429 and 5xx answers, timeouts, dropped connections, a 200 whose body is
+not JSON (a response cut short in transit), and a 200 that brings no usable answer
+(`AnswerError`: no choice, no content, or an answer cut short by `max_tokens` or by a content
+filter; the endpoint bills such an answer, so the caller reserves and counts each attempt of
+it). Not retried: other 4xx (the request itself is
 wrong), a 429 whose code is `insufficient_quota` (no wait will help), an answer that says
 `x-should-retry: false`, and a Retry-After longer than `max_retry_after_s`, which the openai
 client does not wait for either. The wait is the server's Retry-After when it gives one, else
@@ -28,9 +31,36 @@ from tenacity import (
 
 RETRY_STATUS = frozenset({408, 409, 429})
 
+
+class AnswerError(ValueError):
+    """A 200 that brings no usable answer; never cached, and paid for all the same.
+
+    Attributes:
+        tokens_in: Prompt tokens the endpoint reported for it.
+        tokens_out: Completion tokens the endpoint reported for it.
+    """
+
+    def __init__(self, message: str, *, tokens_in: int = 0, tokens_out: int = 0) -> None:
+        super().__init__(message)
+        self.tokens_in = tokens_in
+        self.tokens_out = tokens_out
+
+
+class EmptyAnswer(AnswerError):
+    """The answer has no choice, or its choice has no content (None or empty)."""
+
+
+class TruncatedAnswer(AnswerError):
+    """The answer stopped at `max_tokens` (`finish_reason: length`): cut short."""
+
+
+class ContentFiltered(AnswerError):
+    """The endpoint's content filter stopped the answer (`finish_reason: content_filter`)."""
+
+
 CallFailure = (openai.APIError, ValueError, TimeoutError)
 """Exceptions that end a call as `failed` rather than crash the stage; ValueError is a body
-that is not JSON, TimeoutError the per-call timeout."""
+that is not JSON or an `AnswerError`, TimeoutError the per-call timeout."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +118,9 @@ class RetryPolicy:
             if after is not None and after > self.max_retry_after_s:
                 return False
             return exc.status_code in RETRY_STATUS or exc.status_code >= 500
-        return isinstance(exc, (openai.APIConnectionError, TimeoutError, json.JSONDecodeError))
+        return isinstance(
+            exc, (openai.APIConnectionError, TimeoutError, json.JSONDecodeError, AnswerError)
+        )
 
 
 def retry_after(exc: BaseException) -> float | None:

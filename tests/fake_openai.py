@@ -21,9 +21,11 @@ Batches: a new batch is ``validating``; each retrieval after that shows ``in_pro
 ``batch_polls`` retrievals have been seen, then the batch runs at once and is ``completed``,
 with an output file (200 lines) and, if any line failed, an error file. Each line is answered
 by ``responder`` and draws a fault like a chat request does (``schedule``, then ``faults``): a
-"429" line fails with status 429, any other fault kind fails with status 500. Bodies of the
-lines run are appended to ``batch_requests``; ``calls`` counts chat completions only. With
-``batch_outcome`` set to "expired", "failed" or "cancelled", a batch ends so, with no lines run.
+"429" line fails with status 429, an answer kind ("empty", "no_content", "length",
+"content_filter") is a 200 line with that answer, any other fault kind fails with status 500.
+Bodies of the lines run are appended to ``batch_requests``; ``calls`` counts chat completions
+only. With ``batch_outcome`` set to "expired", "failed" or "cancelled", a batch ends so, with no
+lines run.
 
 Faults, decided per chat-completion request (``calls`` counts faulted requests too):
     "429"        429 + OpenAI-shaped error; ``Retry-After`` header when ``retry_after`` is set
@@ -32,6 +34,18 @@ Faults, decided per chat-completion request (``calls`` counts faulted requests t
                  cuts the hang short and closes the connection without an answer
     "drop"       closes the connection without sending any response
     "malformed"  200, ``Content-Type: application/json``, body that is not valid JSON
+
+Answer kinds: a 200 ChatCompletion that brings no usable answer, with the usage a real
+endpoint bills for it (the prompt's tokens, and what was generated):
+    "empty"           ``choices: []``, no completion tokens
+    "no_content"      one choice, ``content: null``, ``finish_reason: stop``
+    "length"          the responder's content cut in half, ``finish_reason: length``, and
+                      ``completion_tokens`` the request's ``max_tokens``
+    "content_filter"  one choice, ``content: null``, ``finish_reason: content_filter``
+
+Usage: ``prompt_tokens`` is ceil(characters of the messages / 4) times ``prompt_token_factor``
+(default 1), rounded up: a factor above 1 is an endpoint that counts more than the estimate;
+``completion_tokens`` is ceil(characters of the content / 4).
 
 Which fault (if any) hits a request:
     1. ``down`` is True          -> 503 for every request (all endpoints); no fault is drawn and
@@ -73,8 +87,11 @@ from typing import Any, Literal
 __all__ = ["Fault", "FaultKind", "FakeOpenAI", "Responder"]
 
 Responder = Callable[[dict], str]
-FaultKind = Literal["429", "500", "timeout", "drop", "malformed"]
-_KINDS: frozenset[str] = frozenset({"429", "500", "timeout", "drop", "malformed"})
+FaultKind = Literal[
+    "429", "500", "timeout", "drop", "malformed", "empty", "no_content", "length", "content_filter"
+]
+_ANSWER_KINDS: frozenset[str] = frozenset({"empty", "no_content", "length", "content_filter"})
+_KINDS: frozenset[str] = frozenset({"429", "500", "timeout", "drop", "malformed"}) | _ANSWER_KINDS
 
 
 @dataclass
@@ -111,12 +128,12 @@ def _content_chars(content: Any) -> int:
     return 0
 
 
-def _prompt_tokens(body: dict) -> int:
+def _prompt_tokens(body: dict, factor: float = 1.0) -> int:
     messages = body.get("messages")
     if not isinstance(messages, list):
         return 0
     chars = sum(_content_chars(m.get("content")) for m in messages if isinstance(m, dict))
-    return math.ceil(chars / 4)
+    return math.ceil(math.ceil(chars / 4) * factor)
 
 
 def _error_body(message: str, type_: str, code: str | None) -> dict:
@@ -303,6 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if not fake._pause(fake.hang_seconds):
                     return self._drop()  # stop() cut the hang short
                 # a slow server that does answer eventually: fall through to a normal answer
+            # an answer kind: falls through to a 200 with that answer
 
         if not isinstance(body, dict):
             return self._send_error(
@@ -332,7 +350,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "responder_error",
                 {"x-should-retry": "false"},
             )
-        self._send_json(200, fake._completion(body, content))
+        kind = fault.kind if fault is not None and fault.kind in _ANSWER_KINDS else None
+        self._send_json(200, fake._completion(body, content, kind))
 
     # --- files and batches ----------------------------------------------------------------
 
@@ -399,6 +418,7 @@ class FakeOpenAI:
         hang_seconds: float = 30.0,
         batch_polls: int = 1,
         batch_outcome: str = "completed",
+        prompt_token_factor: float = 1.0,
     ) -> None:
         self.responder: Responder = responder or _default_responder
         self.latency = latency
@@ -409,6 +429,7 @@ class FakeOpenAI:
         self.hang_seconds = hang_seconds
         self.batch_polls = batch_polls
         self.batch_outcome = batch_outcome
+        self.prompt_token_factor = prompt_token_factor
         self.files: dict[str, dict[str, Any]] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_requests: list[dict] = []
@@ -597,15 +618,16 @@ class FakeOpenAI:
                 self.batch_requests.append(body)
             fault = self._next_fault()
             answer = {"id": f"batch_req_{uuid.uuid4().hex[:24]}", "custom_id": request["custom_id"]}
+            kind = fault.kind if fault is not None and fault.kind in _ANSWER_KINDS else None
             content: object = None
-            if fault is None:
+            if fault is None or kind is not None:
                 try:
                     content = self.responder(body)
                 except Exception as exc:  # a bug in the test's responder: surface it
                     self._record_error(exc)
                     content = None
-            if fault is None and isinstance(content, str):
-                response = {"status_code": 200, "body": self._completion(body, content)}
+            if (fault is None or kind is not None) and isinstance(content, str):
+                response = {"status_code": 200, "body": self._completion(body, content, kind)}
                 outputs.append({**answer, "response": response, "error": None})
                 continue
             status = 429 if fault is not None and fault.kind == "429" else 500
@@ -635,24 +657,32 @@ class FakeOpenAI:
             batch["status"] = "completed"
             batch["completed_at"] = int(time.time())
 
-    def _completion(self, body: dict, content: str) -> dict:
-        prompt_tokens = _prompt_tokens(body)
-        completion_tokens = math.ceil(len(content) / 4)
+    def _completion(self, body: dict, content: str, kind: str | None = None) -> dict:
+        """A ChatCompletion answering ``content``, or the answer of an answer ``kind``."""
+        prompt_tokens = _prompt_tokens(body, self.prompt_token_factor)
+        text: str | None = content
+        finish_reason = "stop"
+        if kind == "length":
+            text, finish_reason = content[: len(content) // 2], "length"
+        elif kind in ("empty", "no_content", "content_filter"):
+            text, finish_reason = None, "stop" if kind == "no_content" else "content_filter"
+        completion_tokens = math.ceil(len(text or "") / 4)
+        if kind == "length" and isinstance(body.get("max_tokens"), int):
+            completion_tokens = body["max_tokens"]
         model = body.get("model") if isinstance(body.get("model"), str) else self.model
+        choice = {
+            "index": 0,
+            "message": {"role": "assistant", "content": text, "refusal": None},
+            "logprobs": None,
+            "finish_reason": finish_reason,
+        }
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
             "system_fingerprint": None,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content, "refusal": None},
-                    "logprobs": None,
-                    "finish_reason": "stop",
-                }
-            ],
+            "choices": [] if kind == "empty" else [choice],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,

@@ -8,7 +8,10 @@ Why these cases matter:
 * A batch keeps running at OpenAI after the process that created it dies: a killed run's batch
   must be collected by the next run, not paid for a second time.
 * The budget is reserved before the batch is created, at the batch price, so a batch never
-  takes the run over its cap; a Batch API that is down fails the rows, not the run.
+  takes the run over its cap, even from an endpoint that counts more tokens than the 4
+  characters a token estimate; a Batch API that is down fails the rows, not the run.
+* A line can be a 200 with no usable answer (no choice, no content, cut short): paid for, so
+  counted, but never cached as an answer, or every rerun would serve it.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from pathlib import Path
 import openai
 import pytest
 
-from governance_pipeline import batch, store
+from governance_pipeline import batch, llm, store
 from governance_pipeline.llm import CallRequest
 from governance_pipeline.prompts import RequestBuilder
 from governance_pipeline.retry import RetryPolicy
 from governance_pipeline.spec import Budget
+from governance_pipeline.stages import request_body
 from tests.conftest import triage
 from tests.fake_openai import FakeOpenAI
 from tests.stage_helpers import endpoint_for, prepare, run_stage, triage_spec, with_job
@@ -165,3 +169,55 @@ def test_a_recorded_batch_the_endpoint_does_not_know_is_let_go(demo_db: Path) ->
             "SELECT status FROM governance.llm_batch WHERE batch_id = 'batch_elsewhere'"
         ).fetchone()
     assert status == ("not_found",)
+
+
+def test_unusable_lines_fail_their_rows_and_are_asked_again(demo_db: Path) -> None:
+    spec = triage_spec(batch=True)
+    kinds = ["empty", "no_content", "length", "content_filter"]
+    with FakeOpenAI(triage, schedule=kinds) as server:
+        endpoint = endpoint_for(server.base_url)
+        prepare(demo_db, spec, endpoint)
+        figures = run_stage(demo_db, spec, endpoint)
+        with store.connect(demo_db) as con:
+            failed = con.execute(
+                "SELECT error_class, tokens_in > 0, cost_usd > 0 FROM support_triage.llm_call "
+                "WHERE status = 'failed' ORDER BY 1"
+            ).fetchall()
+            cached = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE coalesce(content, '') = '') "
+                "FROM governance.llm_cache"
+            ).fetchone()
+        rerun = run_stage(demo_db, spec, endpoint)
+        assert len(server.batch_requests) == ROWS + 4  # the next run asked for those four only
+    assert figures["by_status"] == {"ok": ROWS - 4, "failed": 4}
+    assert failed == [
+        ("ContentFiltered", True, True),
+        ("EmptyAnswer", True, True),
+        ("EmptyAnswer", True, True),
+        ("TruncatedAnswer", True, True),
+    ]
+    assert cached == (ROWS - 4, 0)
+    assert rerun["by_status"] == {"cached": ROWS - 4, "ok": 4}
+
+
+@pytest.mark.parametrize("factor", [1.5, 3.0])
+def test_a_batch_holds_the_token_cap_when_the_endpoint_counts_more(
+    demo_db: Path, factor: float
+) -> None:
+    spec = triage_spec(batch=True)
+    with FakeOpenAI(triage, prompt_token_factor=factor) as server:
+        endpoint = endpoint_for(server.base_url)
+        prepare(demo_db, spec, endpoint)
+        with store.connect(demo_db) as con:
+            bodies = [
+                request_body(spec, endpoint, json.loads(d))
+                for (d,) in con.execute("SELECT data FROM support_triage.model_input").fetchall()
+            ]
+        # room for a third of the rows by the 4-characters-a-token estimate
+        cap = sum(sorted(llm.estimate_tokens(b) for b in bodies)[: ROWS // 3])
+        capped = with_job(spec, budget=Budget(max_tokens=cap))
+        figures = run_stage(demo_db, capped, endpoint)
+        sent = len(server.batch_requests)
+    assert figures["by_status"] == {"ok": sent, "over_budget": ROWS - sent}
+    assert sent > 0
+    assert figures["tokens_in"] + figures["tokens_out"] <= cap

@@ -7,6 +7,11 @@ Why these cases matter:
   must re-call exactly the rows whose request changed, each once.
 * The budget is a hard cap: a run never spends more than it, and the rows it could not afford
   end `over_budget`, not lost.
+* An answer with no usable content is paid for but is not an answer: cached, it would be served
+  to every rerun as if it were one. It fails its row, its tokens counted, and the next run asks
+  again.
+* The base URL may carry credentials (`http://user:password@host/v1`): none may reach the store
+  or the figures that go to Dagster's event log.
 * Repair spends money to save rows: it must ask only for answers that break the contract, say
   what broke, send no personal data back, stay inside the budget, and leave exactly one
   outcome per row in `llm_call` (the ledger counts on it) while recording both calls.
@@ -20,8 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from governance_pipeline import outcomes, store
+from governance_pipeline import llm, outcomes, store
+from governance_pipeline.budget import TokenBound
+from governance_pipeline.endpoint import Endpoint
 from governance_pipeline.errors import StoreError
+from governance_pipeline.prompts import RequestBuilder
 from governance_pipeline.redaction import Entity, find_pii
 from governance_pipeline.spec import Budget, ResolvedSpec, Sla
 from tests.conftest import triage
@@ -175,6 +183,26 @@ def test_a_failed_repair_leaves_the_first_answer(demo_db: Path) -> None:
     assert ledger["by_disposition"]["output_quarantined"] == broken
 
 
+def room_for_first_answers(db: Path, spec: ResolvedSpec, endpoint: Endpoint) -> int:
+    """The least token cap under which every first answer of the run on `db` is sent, one at a
+    time: each call reserves its worst case (the bound calibrated by the calls before it) on
+    top of what those calls used."""
+    with store.connect(db) as con:
+        calls = con.execute(
+            f"SELECT any_value(m.data), sum(c.tokens_in), sum(c.tokens_out) "
+            f"FROM {spec.name}.llm_call c JOIN {spec.name}.model_input m USING (ticket_id) "
+            "GROUP BY c.request_hash ORDER BY min(ticket_id)"
+        ).fetchall()
+    builder, bound = RequestBuilder(spec, endpoint), TokenBound()
+    used = need = 0
+    for data, tokens_in, tokens_out in calls:
+        body = builder.body(json.loads(data))
+        need = max(need, used + llm.reservation(body, endpoint, bound)[0])
+        used += tokens_in + tokens_out
+        bound.observe(llm.prompt_bytes(body), tokens_in)
+    return need
+
+
 def test_repairs_stay_within_the_budget(tmp_path: Path, demo_db: Path) -> None:
     spec = triage_spec(repair=True, concurrency=1)
     with FakeOpenAI(billing_as_refunds) as server:
@@ -183,10 +211,10 @@ def test_repairs_stay_within_the_budget(tmp_path: Path, demo_db: Path) -> None:
         copy = tmp_path / "copy.duckdb"
         copy.write_bytes(demo_db.read_bytes())
         prepare(copy, spec, endpoint)
-        used = run_stage(copy, with_job(spec, model={"repair": False}), endpoint)
+        run_stage(copy, with_job(spec, model={"repair": False}), endpoint)
         first_calls = server.calls
         # room for every first answer (reserved at worst case, one at a time), none for a repair
-        cap = used["tokens_in"] + used["tokens_out"] + spec.job.model.max_tokens + 1
+        cap = room_for_first_answers(copy, spec, endpoint)
         capped = with_job(spec, budget=Budget(max_tokens=cap))
         prepare(demo_db, capped, endpoint)
         figures = run_stage(demo_db, capped, endpoint)
@@ -233,3 +261,57 @@ def test_model_input_built_for_another_model_is_refused_not_mislabelled(demo_db:
         with pytest.raises(StoreError, match="materialise model_input again"):
             run_stage(demo_db, spec, other)
         assert server.calls == 0
+
+
+def test_an_unusable_answer_is_not_cached_and_is_asked_again(demo_db: Path) -> None:
+    spec = triage_spec(max_retries=0, concurrency=1)
+    with FakeOpenAI(triage, schedule=["empty", "length"]) as server:
+        endpoint = endpoint_for(server.base_url)
+        prepare(demo_db, spec, endpoint)
+        figures = run_stage(demo_db, spec, endpoint)
+        with store.connect(demo_db) as con:
+            failed = con.execute(
+                "SELECT request_hash, error_class, tokens_in, tokens_out, cost_usd "
+                "FROM support_triage.llm_call WHERE status = 'failed' ORDER BY error_class"
+            ).fetchall()
+            cached = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE coalesce(content, '') = '') "
+                "FROM governance.llm_cache"
+            ).fetchone()
+        rerun = run_stage(demo_db, spec, endpoint)
+        assert server.calls == ROWS + 2  # the two were asked again, and only they
+    assert figures["by_status"] == {"ok": ROWS - 2, "failed": 2}
+    assert [(c, tin > 0, cost > 0) for _, c, tin, _, cost in failed] == [
+        ("EmptyAnswer", True, True),
+        ("TruncatedAnswer", True, True),
+    ]
+    assert failed[1][3] == spec.job.model.max_tokens  # a truncated answer bills its max_tokens
+    assert cached == (ROWS - 2, 0)  # neither was cached
+    assert rerun["by_status"] == {"cached": ROWS - 2, "ok": 2}
+
+
+def test_credentials_in_the_base_url_never_reach_the_store_or_the_figures(
+    demo_db: Path,
+) -> None:
+    password = "pw-NEVER-STORE-THIS-51c2"
+    spec = triage_spec(max_retries=0)
+    with FakeOpenAI(triage, schedule=["500"]) as server:
+        url = server.base_url.replace("http://", f"http://svc-user:{password}@")
+        endpoint = endpoint_for(url)
+        prepare(demo_db, spec, endpoint)
+        figures = run_stage(demo_db, spec, endpoint)
+        assert server.calls == ROWS  # the URL with its credentials is what the client used
+    assert figures["by_status"] == {"ok": ROWS - 1, "failed": 1}  # an error row too
+    assert figures["endpoint"] == endpoint.describe()
+    assert "svc-user" not in json.dumps(figures) and password not in json.dumps(figures)
+    with store.connect(demo_db) as con:
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_catalog = 'store'"
+        ).fetchall()
+        assert ("governance", "run") in tables
+        for schema, table in tables:
+            text = repr(con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall())
+            assert password not in text, f"{schema}.{table} holds the password"
+        [(shown,)] = con.execute("SELECT endpoint FROM governance.run").fetchall()
+    assert shown.startswith("configured endpoint http://***@127.0.0.1:")

@@ -11,8 +11,14 @@ Every paid call goes through this layer, so its promises are money and availabil
   half price): a wrong price makes every cost cap and cost SLA wrong.
 * The budget reserves a call's worst case before it is sent, so calls in flight together never
   exceed a cap, and a row that does not fit is not called at all.
+* The prompt's worst case is a bound, not the 4-characters-a-token estimate: an endpoint that
+  counts 1.5 or 3 times the estimate must still not take a run over its token or cost cap.
 * Against a failing endpoint the layer retries what is worth retrying (and says so in
   `attempts`), and a circuit breaker stops hammering a dead one.
+* A 200 with no usable answer (no choice, no content, cut short by `max_tokens` or a content
+  filter) is a failure, retried and never `ok`: an `ok` answer is cached for good, so an empty
+  one would be served to every rerun. Its tokens were billed, so they are counted.
+* The base URL may carry credentials: no description of the endpoint shows them.
 
 The openai client is real; only the server is fake (tests/fake_openai.py), on 127.0.0.1.
 """
@@ -26,12 +32,19 @@ from collections.abc import Sequence
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletion
 from pydantic import SecretStr, ValidationError
 
 from governance_pipeline import llm
-from governance_pipeline.budget import Budget
-from governance_pipeline.endpoint import Endpoint, resolve_endpoint
+from governance_pipeline.budget import Budget, TokenBound
+from governance_pipeline.endpoint import Endpoint, resolve_endpoint, safe_url
 from governance_pipeline.llm import CallRequest, CallResult, CallStatus, CircuitBreaker
+from governance_pipeline.retry import (
+    ContentFiltered,
+    EmptyAnswer,
+    RetryPolicy,
+    TruncatedAnswer,
+)
 from governance_pipeline.settings import ModelPrice, Settings, StructuredOutput
 from tests.fake_openai import FakeOpenAI, Fault
 
@@ -86,6 +99,7 @@ def run_calls(
     max_retries: int = 0,
     breaker: CircuitBreaker | None = None,
     timeout: float = 5.0,
+    retry: RetryPolicy | None = None,
 ) -> list[tuple[CallRequest, CallResult]]:
     """call_all through a real AsyncOpenAI client; the results in the order they arrived."""
     seen: list[tuple[CallRequest, CallResult]] = []
@@ -102,6 +116,7 @@ def run_calls(
                 budget=budget if budget is not None else Budget(),
                 on_result=lambda req, res: seen.append((req, res)),
                 breaker=breaker,
+                retry=retry,
             )
 
     asyncio.run(main())
@@ -210,6 +225,69 @@ def test_endpoint_never_shows_its_key() -> None:
     assert "sk-secret-value" not in endpoint.describe()
     assert "sk-secret-value" not in repr(endpoint)
     assert endpoint.describe() == "configured endpoint http://127.0.0.1:9/v1 (model fake-model)"
+
+
+# a base URL with credentials, the secret, how every description shows the URL
+CREDENTIALS = [
+    ("http://user:hunter2-pw@127.0.0.1:9/v1", "hunter2-pw", "http://***@127.0.0.1:9/v1"),
+    ("https://sk-hunter2-pw:@h.example/v1", "sk-hunter2-pw", "https://***@h.example/v1"),
+    ("http://user:p@ss-hunter2@h.example/v1", "ss-hunter2", "http://***@h.example/v1"),
+    ("user:hunter2-pw@h.example/v1", "hunter2-pw", "***@h.example/v1"),
+    (
+        "https://r.example/openai/v1?api-key=hunter2-pw",
+        "hunter2-pw",
+        "https://r.example/openai/v1?api-key=***",
+    ),
+    (
+        "https://h.example/v1?key=hunter2-pw&region=eu",
+        "hunter2-pw",
+        "https://h.example/v1?key=***&region=eu",
+    ),
+    ("https://h.example/v1?Token=hunter2-pw", "hunter2-pw", "https://h.example/v1?Token=***"),
+    (
+        "https://h.example/v1?sv=2024&sig=hunter2-pw",
+        "hunter2-pw",
+        "https://h.example/v1?sv=2024&sig=***",
+    ),
+    (
+        "https://h.example/v1?api%2Dkey=hunter2-pw#x",
+        "hunter2-pw",
+        "https://h.example/v1?api%2Dkey=***",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "shown"),
+    CREDENTIALS,
+    ids=[
+        "user and password",
+        "key as user",
+        "@ in password",
+        "no scheme",
+        "api-key",
+        "key",
+        "Token",
+        "sig",
+        "encoded name",
+    ],
+)
+def test_no_description_of_the_endpoint_shows_credentials(
+    url: str, secret: str, shown: str
+) -> None:
+    endpoint = make_endpoint(base_url=url)
+    assert safe_url(url) == shown
+    assert endpoint.describe() == f"configured endpoint {shown} (model fake-model)"
+    assert secret not in repr(endpoint)
+    assert endpoint.base_url == url  # the client still gets the URL as configured
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://api.openai.com/v1", "http://127.0.0.1:8765/v1", "https://h.example/v1?api-version=2"],
+)
+def test_a_url_without_credentials_is_shown_as_it_is(url: str) -> None:
+    assert safe_url(url) == url
 
 
 PRICED = {
@@ -477,3 +555,197 @@ def test_the_cost_cap_holds_when_output_tokens_cost_more() -> None:
     assert statuses.count(CallStatus.OVER_BUDGET) == 4
     assert sum(r.cost_usd for _, r in seen) == pytest.approx(0.10)
     assert budget.cost_usd <= 0.12
+
+
+# --- answers that cannot be used ----------------------------------------------------------------
+
+# the fake server's answer kind, the failure it is
+UNUSABLE = [
+    ("empty", "EmptyAnswer"),  # choices: []
+    ("no_content", "EmptyAnswer"),  # content: null
+    ("length", "TruncatedAnswer"),  # finish_reason: length
+    ("content_filter", "ContentFiltered"),  # finish_reason: content_filter
+]
+
+
+def prompt_tokens(request: CallRequest) -> int:
+    """What the fake server counts for the request's prompt."""
+    return math.ceil(sum(len(m["content"]) for m in request.body["messages"]) / 4)
+
+
+@pytest.mark.parametrize(("kind", "error_class"), UNUSABLE)
+def test_an_unusable_answer_fails_with_its_tokens_counted(kind: str, error_class: str) -> None:
+    endpoint = make_endpoint()
+    [request] = make_requests(endpoint, 1, max_tokens=20)
+    budget = Budget()
+    with FakeOpenAI(lambda body: ANSWER, schedule=[kind]) as server:
+        [(_, result)] = run_calls(server, [request], endpoint, budget=budget)
+        assert server.calls == 1
+    assert (result.status, result.error_class, result.content) == (
+        CallStatus.FAILED,
+        error_class,
+        None,
+    )
+    # billed, so counted: the prompt, and for a truncated answer its max_tokens
+    assert result.tokens_in == prompt_tokens(request)
+    assert result.tokens_out == (20 if kind == "length" else 0)
+    assert result.cost_usd == pytest.approx(endpoint.cost(result.tokens_in, result.tokens_out))
+    assert result.cost_usd > 0
+    assert budget.tokens == result.tokens_in + result.tokens_out
+
+
+@pytest.mark.parametrize(("kind", "error_class"), UNUSABLE)
+def test_an_unusable_answer_is_retried_and_every_attempt_is_paid(
+    kind: str, error_class: str
+) -> None:
+    endpoint = make_endpoint()
+    [request] = make_requests(endpoint, 1)
+    policy = RetryPolicy(max_retries=2, backoff_s=0.0)
+    with FakeOpenAI(lambda body: ANSWER, schedule=[kind, kind, None]) as server:
+        [(_, saved)] = run_calls(server, [request], endpoint, retry=policy)
+        assert server.calls == 3
+    with FakeOpenAI(lambda body: ANSWER, schedule=[kind] * 3) as server:
+        [(_, lost)] = run_calls(server, [request], endpoint, retry=policy)
+        assert server.calls == 3
+    assert (saved.status, saved.content, saved.attempts) == (CallStatus.OK, ANSWER, 3)
+    assert saved.tokens_in == 3 * prompt_tokens(request)  # two useless answers, then the one
+    assert (lost.status, lost.error_class, lost.attempts) == (CallStatus.FAILED, error_class, 3)
+    assert lost.tokens_in == 3 * prompt_tokens(request)
+    assert lost.content is None
+
+
+def test_a_retry_after_a_paid_answer_must_fit_the_budget() -> None:
+    endpoint = make_endpoint()
+    [request] = make_requests(endpoint, 1)
+    worst = llm.reservation(request.body, endpoint, TokenBound())[0]
+    budget = Budget(max_tokens=worst + 1)  # room for one attempt's worst case, not for two
+    policy = RetryPolicy(max_retries=3, backoff_s=0.0)
+    with FakeOpenAI(lambda body: ANSWER, schedule=["empty", None]) as server:
+        [(_, result)] = run_calls(server, [request], endpoint, budget=budget, retry=policy)
+        assert server.calls == 1  # the empty answer was paid: no room left for another
+    assert (result.status, result.error_class, result.attempts) == (
+        CallStatus.FAILED,
+        "EmptyAnswer",
+        1,
+    )
+    assert budget.tokens == result.tokens_in == prompt_tokens(request) > 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        ({"choices": []}, EmptyAnswer),
+        ({"finish_reason": "length"}, TruncatedAnswer),
+        ({"finish_reason": "content_filter"}, ContentFiltered),
+        ({"content": None}, EmptyAnswer),
+        ({"content": ""}, EmptyAnswer),
+        ({"content": " \n"}, EmptyAnswer),
+        ({"content": None, "refusal": "I cannot help with that."}, EmptyAnswer),
+        ({}, None),
+    ],
+    ids=["no choice", "length", "content filter", "null", "empty", "blank", "refusal", "usable"],
+)
+def test_unusable_names_why_an_answer_cannot_be_used(answer: dict, why: type | None) -> None:
+    message = {"role": "assistant", "content": ANSWER, "refusal": None}
+    message.update({k: v for k, v in answer.items() if k in ("content", "refusal")})
+    choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
+    choice.update({k: v for k, v in answer.items() if k == "finish_reason"})
+    completion = ChatCompletion.model_validate(
+        {
+            "id": "c",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": answer.get("choices", [choice]),
+            "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+        }
+    )
+    problem = llm.unusable(completion)
+    assert type(problem) is why if why else problem is None
+    if problem is not None:
+        assert (problem.tokens_in, problem.tokens_out) == (7, 3)
+        assert RetryPolicy().retryable(problem)
+        result = llm.answered("h", completion, 1.0, make_endpoint().cost)
+        assert (result.status, result.content, result.error_class) == (
+            CallStatus.FAILED,
+            None,
+            why.__name__,
+        )
+        assert (result.tokens_in, result.tokens_out) == (7, 3)
+
+
+# --- the token bound ----------------------------------------------------------------------------
+
+LONG_ROW = "The customer writes at length about an order that never came. " * 6
+
+
+def long_requests(endpoint: Endpoint, n: int, max_tokens: int = 20) -> list[CallRequest]:
+    """Requests whose prompt outweighs max_tokens: where a wrong prompt estimate shows."""
+    requests = []
+    for i in range(n):
+        messages = [MESSAGES[0], {"role": "user", "content": f"Row {i}: {LONG_ROW}"}]
+        body = llm.request_body(
+            endpoint, messages, temperature=0.0, max_tokens=max_tokens, schema=SCHEMA
+        )
+        requests.append(CallRequest(llm.request_hash(body), body, (i,)))
+    return requests
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+@pytest.mark.parametrize("factor", [1.5, 3.0])
+def test_the_token_cap_holds_when_the_endpoint_counts_more_than_the_estimate(
+    factor: float, concurrency: int
+) -> None:
+    endpoint = make_endpoint()
+    requests = long_requests(endpoint, 30)
+    cap = 3_200  # the 4-characters-a-token estimate took each of these four runs over it
+    budget = Budget(max_tokens=cap)
+    with FakeOpenAI(lambda body: ANSWER, prompt_token_factor=factor) as server:
+        seen = run_calls(server, requests, endpoint, budget=budget, concurrency=concurrency)
+        calls = server.calls
+    statuses = [r.status for _, r in seen]
+    used = sum(r.tokens_in + r.tokens_out for _, r in seen)
+    assert sorted(req.keys for req, _ in seen) == [(i,) for i in range(30)]  # none dropped
+    assert set(statuses) == {CallStatus.OK, CallStatus.OVER_BUDGET}
+    assert statuses.count(CallStatus.OK) == calls
+    assert used == budget.tokens <= cap
+    # calibrated by the first answers: what is left is less than one uncalibrated reservation
+    assert cap - used < llm.reservation(requests[0].body, endpoint, TokenBound())[0]
+
+
+@pytest.mark.parametrize("factor", [1.5, 3.0])
+def test_the_cost_cap_holds_when_the_endpoint_counts_more_than_the_estimate(
+    factor: float,
+) -> None:
+    endpoint = make_endpoint(price_in=10.0, price_out=0.0)  # the prompt is what costs
+    cap = 30.0
+    budget = Budget(max_cost_usd=cap)
+    with FakeOpenAI(lambda body: ANSWER, prompt_token_factor=factor) as server:
+        seen = run_calls(server, long_requests(endpoint, 30), endpoint, budget=budget)
+        calls = server.calls
+    statuses = [r.status for _, r in seen]
+    assert len(seen) == 30
+    assert 0 < statuses.count(CallStatus.OK) == calls < 30
+    assert statuses.count(CallStatus.OVER_BUDGET) == 30 - calls
+    assert sum(r.cost_usd for _, r in seen) <= cap
+
+
+@pytest.mark.parametrize(
+    ("reports", "ratio"),
+    [
+        ([], 1.0),  # nothing reported: a byte-level tokenizer's bound
+        ([(1000, 250)], 0.3125),  # the densest ratio seen, plus 25%
+        ([(1000, 250), (1000, 500), (1000, 100)], 0.625),  # the densest, not the last
+        ([(1000, 900)], 1.0),  # the margin never takes it over the byte bound...
+        ([(1000, 1200)], 1.5),  # ...unless the endpoint itself went over it
+        ([(0, 10), (1000, 0)], 1.0),  # reports that say nothing teach nothing
+    ],
+)
+def test_the_token_bound_is_calibrated_by_what_the_endpoint_reports(
+    reports: list[tuple[int, int]], ratio: float
+) -> None:
+    bound = TokenBound()
+    for size, tokens in reports:
+        bound.observe(size, tokens)
+    assert bound.ratio == pytest.approx(ratio)
+    assert bound.prompt_tokens(1001) == math.ceil(1001 * ratio)
