@@ -34,7 +34,7 @@ from typing import Any
 
 import openai
 
-from governance_pipeline import calling, llm, stages, store
+from governance_pipeline import calling, llm, prompts, stages, store
 from governance_pipeline import spec as spec_module
 from governance_pipeline.demo_data import generate_support_tickets
 from governance_pipeline.endpoint import Endpoint, resolve_endpoint
@@ -115,7 +115,7 @@ def main() -> None:
             stages.validate_input(con, spec, "bench", endpoint)
             stages.build_model_input(con, spec, endpoint, "bench")
             rows = con.execute(f"SELECT data FROM {spec.name}.model_input").fetchall()
-        bodies = [stages.request_body(spec, endpoint, json.loads(d)) for (d,) in rows]
+        bodies = [prompts.RequestBuilder(spec, endpoint).body(json.loads(d)) for (d,) in rows]
         n = len(bodies)
         asyncio.run(bare_loop(base_url, bodies[: args.concurrency], args.concurrency))  # warm-up
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import openai
 
-from governance_pipeline import calling, stages, store
+from governance_pipeline import calling, prompts, stages, store
 from governance_pipeline import spec as spec_module
 from governance_pipeline.demo_data import generate_support_tickets
 from governance_pipeline.endpoint import resolve_endpoint
@@ -73,7 +73,7 @@ def main() -> None:
             f"ticket_id FROM {spec.name}.model_input ORDER BY ticket_id LIMIT ?)",
             [args.rows],
         )
-    bodies = [stages.request_body(spec, endpoint, json.loads(data)) for (data,) in rows]
+    bodies = [prompts.RequestBuilder(spec, endpoint).body(json.loads(data)) for (data,) in rows]
 
     reused = is_serving(endpoint.base_url)
     with ensure_local_model(args.port) as base_url:

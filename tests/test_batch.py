@@ -28,7 +28,6 @@ from governance_pipeline.llm import CallRequest
 from governance_pipeline.prompts import RequestBuilder
 from governance_pipeline.retry import RetryPolicy
 from governance_pipeline.spec import Budget
-from governance_pipeline.stages import request_body
 from tests.conftest import triage
 from tests.fake_openai import FakeOpenAI
 from tests.stage_helpers import endpoint_for, prepare, run_stage, triage_spec, with_job
@@ -210,7 +209,7 @@ def test_a_batch_holds_the_token_cap_when_the_endpoint_counts_more(
         prepare(demo_db, spec, endpoint)
         with store.connect(demo_db) as con:
             bodies = [
-                request_body(spec, endpoint, json.loads(d))
+                RequestBuilder(spec, endpoint).body(json.loads(d))
                 for (d,) in con.execute("SELECT data FROM support_triage.model_input").fetchall()
             ]
         # room for a third of the rows by the 4-characters-a-token estimate
