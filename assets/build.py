@@ -1,11 +1,12 @@
 """Building the Dagster definitions: one governed job per spec file, plus the alert sensors.
 
 Used by assets/definitions.py (what workspace.yaml loads) and by `govern run`. A new spec file is
-a new job: no code.
+a new job: no code. A spec file that does not load is a warning, and only its job is missing.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import dagster as dg
@@ -16,12 +17,24 @@ from assets.factory import build_job
 from assets.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline import spec as spec_module
 from governance_pipeline.settings import Settings
-from governance_pipeline.spec import ResolvedSpec
+from governance_pipeline.spec import LoadedFolder, ResolvedSpec
+
+logger = logging.getLogger(__name__)
+
+
+def load_folder(spec_dir: Path | None = None) -> LoadedFolder:
+    """Every job spec in `spec_dir` (default `$GOVERNANCE_SPEC_DIR` or specs/) that loads; each
+    file that does not is logged as a warning naming it and its error, and its job is left out,
+    so one broken spec does not take down the other jobs."""
+    loaded = spec_module.load_folder(spec_dir or Settings().spec_dir)
+    for path, error in loaded.failed.items():
+        logger.warning("spec %s does not load and is skipped: %s", path.name, error)
+    return loaded
 
 
 def load_specs(spec_dir: Path | None = None) -> list[ResolvedSpec]:
-    """Every job spec in `spec_dir` (default `$GOVERNANCE_SPEC_DIR` or specs/), resolved."""
-    return [spec_module.load(p) for p in spec_module.discover(spec_dir or Settings().spec_dir)]
+    """Every job spec in `spec_dir` that loads, resolved; a broken one is warned about."""
+    return load_folder(spec_dir).specs
 
 
 def build_definitions(spec_dir: Path | None = None, db_path: str | None = None) -> dg.Definitions:

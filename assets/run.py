@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from assets.alerts import alert_run, failure_text
-from assets.build import definitions_for, load_specs
+from assets.build import definitions_for, load_folder
 from governance_pipeline import runs, store
 from governance_pipeline.errors import GovernanceError
 from governance_pipeline.settings import Settings, dagster_home
@@ -44,10 +44,14 @@ def run_job(
 
     Raises:
         GovernanceError: the job does not exist (the message lists the ones that do).
+        SpecError: the job's spec does not load; other broken specs are only warned about.
     """
     settings = settings or Settings()
-    specs = {s.name: s for s in load_specs(settings.spec_dir)}
+    loaded = load_folder(settings.spec_dir)
+    specs = {s.name: s for s in loaded.specs}
     if job not in specs:
+        if (error := loaded.failure_of(job)) is not None:
+            raise error  # the job's own spec, or a base it extends, is broken
         raise GovernanceError(
             f"unknown job {job!r}; jobs in {settings.spec_dir}: {', '.join(sorted(specs))}"
         )

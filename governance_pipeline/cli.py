@@ -33,8 +33,12 @@ err = Console(stderr=True)
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error in one line and exit non-zero."""
-    err.print(Text.assemble(("error:", "red"), " ", message), highlight=False, soft_wrap=True)
+    _error_line(message)
     raise typer.Exit(code)
+
+
+def _error_line(message: str) -> None:
+    err.print(Text.assemble(("error:", "red"), " ", message), highlight=False, soft_wrap=True)
 
 
 def _guarded(fn):  # type: ignore[no-untyped-def]
@@ -65,26 +69,31 @@ def validate(
         typer.Option(help="A user-level instruction (ID=TEXT overrides policy ID); repeatable."),
     ] = None,
 ) -> None:
-    """Load and resolve every spec in the spec folder; report each job or the first error."""
+    """Load and resolve every spec in the spec folder; report each job, and every broken file
+    in one line each (then exit 1)."""
     from governance_pipeline import spec
 
     settings = Settings()
-    paths = spec.discover(settings.spec_dir)
-    if not paths:
-        fail(f"no job specs (YAML files with a `job:` field) in {settings.spec_dir}")
     if explain is not None:
         from governance_pipeline.explain import render_explanation
 
         render_explanation(spec.load(job_path(explain), instruction), console)
         return
-    for path in paths:
-        resolved = spec.load(path)
+    loaded = spec.load_folder(settings.spec_dir)
+    if not loaded.folder.jobs and not loaded.failed:
+        fail(f"no job specs (YAML files with a `job:` field) in {settings.spec_dir}")
+    for resolved in loaded.specs:
         console.print(
             f"ok  {resolved.name}  spec {resolved.spec_hash}  "
-            f"{len(resolved.policies)} policies, {len(resolved.slas)} SLAs  ({path})",
+            f"{len(resolved.policies)} policies, {len(resolved.slas)} SLAs  ({resolved.path})",
             markup=False,
             soft_wrap=True,
         )
+    errors = loaded.errors()
+    for error in errors:
+        _error_line(str(error))
+    if errors:
+        raise typer.Exit(1)
 
 
 def job_path(job: str) -> Path:

@@ -8,6 +8,7 @@ reason the output breaks it, or None.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -56,6 +57,24 @@ def text_values(output: Mapping[str, Any], names: list[str]) -> dict[str, str]:
     return {n: output[n] for n in chosen if isinstance(output.get(n), str)}
 
 
+def check_regex(pattern: str) -> str:
+    """Validate that `pattern` compiles as a Python regular expression, for a spec error at load
+    time instead of a failure after the model was called."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(
+            f"pattern={pattern!r} is not a valid regular expression: {exc}; fix it "
+            "(Python `re` syntax)"
+        ) from None
+    except (RecursionError, OverflowError) as exc:  # nested or repeated beyond what re handles
+        raise ValueError(
+            f"pattern={pattern[:80]!r} cannot be compiled ({type(exc).__name__}: {exc}); "
+            "simplify it"
+        ) from None
+    return pattern
+
+
 def check_import_path(path: str) -> str:
     """Validate that `module:attribute` imports, for a spec error at load time, not mid-run."""
     import_object(path)
@@ -74,10 +93,19 @@ def import_object(path: str) -> Any:
         raise ValueError(f"import path={path!r} must look like 'package.module:name'")
     try:
         obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import module {module_name!r} of {path!r}: {exc}") from None
+    except Exception as exc:  # a module that fails to import, however, is a spec error here
+        raise ValueError(
+            f"cannot import module {module_name!r} of {path!r}: {type(exc).__name__}: {exc}; "
+            "check the import path, and that the module imports on its own"
+        ) from None
     for part in attribute.split("."):
-        if not hasattr(obj, part):
-            raise ValueError(f"module {module_name!r} has no attribute {attribute!r}")
-        obj = getattr(obj, part)
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"module {module_name!r} has no attribute {attribute!r}") from None
+        except Exception as exc:  # a property or module __getattr__ that raises
+            raise ValueError(
+                f"reading {attribute!r} of module {module_name!r} raised "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
     return obj

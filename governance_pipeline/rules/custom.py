@@ -131,6 +131,20 @@ class SqlRule(RuleBase):
     query: str = Field(description="SELECT row_key[, reason] FROM output WHERE <it fails>.")
     message: str = Field("matched by the rule's query", description="Reason when none is given.")
 
+    @field_validator("query")
+    @classmethod
+    def _one_select(cls, query: str) -> str:
+        """The query parses as one SELECT; what it reads is bound when it first runs."""
+        kinds = _statement_kinds(query)
+        if isinstance(kinds, str):
+            raise ValueError(f"the query is not valid SQL: {kinds}")
+        if kinds != ["SELECT"]:
+            raise ValueError(
+                f"the query must be one SELECT over `output`, not {len(kinds)} statement(s) "
+                f"({', '.join(kinds) or 'none'})"
+            )
+        return query
+
     def fields(self) -> tuple[str, ...]:
         return ()
 
@@ -160,3 +174,17 @@ class SqlRule(RuleBase):
             k: str(r) if r is not None and not pd.isna(r) else self.message
             for k, r in zip(result["row_key"], reasons, strict=True)
         }
+
+
+def _statement_kinds(query: str) -> list[str] | str:
+    """The kind of each statement of `query` as DuckDB parses it, or why it does not parse.
+
+    Plain values only: an exception holding the parser's objects would keep them alive.
+    """
+    con = duckdb.connect(config={"enable_external_access": False})
+    try:
+        return [s.type.name for s in con.extract_statements(query)]
+    except duckdb.Error as exc:
+        return str(exc)
+    finally:
+        con.close()

@@ -7,11 +7,13 @@ wrong type is left to the schema rule (`output.schema`), so one mistake gives on
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from governance_pipeline.rules.base import NO_CONTEXT, RowContext, RuleBase
+from governance_pipeline.rules.base import NO_CONTEXT, RowContext, RuleBase, check_regex
+
+Regex = Annotated[str, AfterValidator(check_regex)]
 
 
 class EnumRule(RuleBase):
@@ -98,7 +100,7 @@ class RegexRule(RuleBase):
 
     type: Literal["regex"] = "regex"
     field: str = Field(description="Output field to check.")
-    pattern: str = Field(description="Python regular expression the whole value must match.")
+    pattern: Regex = Field(description="Python regular expression the whole value must match.")
 
     def fields(self) -> tuple[str, ...]:
         return (self.field,)

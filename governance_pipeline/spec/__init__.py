@@ -1,10 +1,13 @@
 """The spec: what a job is for and how its model must behave, as YAML in specs/.
 
 `models` holds the pydantic models of the files; `loading` parses them (with line numbers for
-errors), resolves inheritance and the chain of command, and hashes the result.
+errors), resolves inheritance and the chain of command, and hashes the result; `identifiers`
+checks the names a run writes into SQL; `folder` sorts a folder's files into jobs, base specs
+and broken files, and loads them past a broken one.
 """
 
-from governance_pipeline.spec.loading import discover, load, spec_hash, user_policy
+from governance_pipeline.spec.folder import LoadedFolder, SpecFolder, discover, load_folder, scan
+from governance_pipeline.spec.loading import check_base, load, spec_hash, user_policy
 from governance_pipeline.spec.models import (
     BadOutput,
     BaseSpec,
@@ -33,12 +36,15 @@ __all__ = [
     "BadOutput",
     "BaseSpec",
     "Budget",
+    "check_base",
     "Column",
     "discover",
     "Example",
     "JobSpec",
     "Level",
     "load",
+    "load_folder",
+    "LoadedFolder",
     "Metric",
     "ModelParams",
     "Origin",
@@ -48,11 +54,13 @@ __all__ = [
     "Resolved",
     "ResolvedSpec",
     "RollingRuns",
+    "scan",
     "Schedule",
     "Severity",
     "severity_of",
     "Sla",
     "Source",
+    "SpecFolder",
     "spec_hash",
     "user_policy",
 ]

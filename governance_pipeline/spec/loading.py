@@ -1,9 +1,11 @@
 """Loading a spec: parsing with line numbers, inheritance (`extends`), resolution of the
 effective policy set by the chain of command, and the content hash.
 
-A job spec (specs/<job>.yaml) `extends` base specs (specs/platform.yaml, team specs). Policies
-and SLAs carry an authority level; `load` merges them deterministically and records where each
-came from and what it replaced. Every problem is a `SpecError` naming file, field and line.
+A job spec (specs/<job>.yaml) `extends` base specs (specs/platform.yaml, team specs) inside its
+folder. Policies and SLAs carry an authority level; `load` merges them deterministically and
+records where each came from and what it replaced. Every problem is a `SpecError` naming file,
+field and line, and `load` finds every problem it can before a run starts: regular expressions
+compile, custom rules import, SQL rules parse, and the names a run writes into SQL are names.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from governance_pipeline.alerting.config import AlertsConfig
 from governance_pipeline.errors import SpecError
+from governance_pipeline.spec.identifiers import PIPELINE_COLUMNS, quoted_name_problem
 from governance_pipeline.spec.models import (
     BaseSpec,
     JobSpec,
@@ -126,20 +129,8 @@ def load(path: Path | str, user_instructions: list[str] | None = None) -> Resolv
     job, job_lines = _parse(path, JobSpec)
     assert isinstance(job, JobSpec)
     _check_job(job, path, job_lines)
-    bases = _bases(path, job.extends, (path.resolve(),), job_lines)
-    layers = [*bases, (path, job, job_lines)]
-    policies: dict[str, Resolved[Policy]] = {}
-    slas: dict[str, Resolved[Sla]] = {}
-    for file, spec, lines in layers:
-        _check_unique_ids(file, lines, "policies", [p.id for p in spec.policies])
-        _check_unique_ids(file, lines, "slas", [s.id for s in spec.slas])
-        for i, policy in enumerate(spec.policies):
-            origin = Origin(file=str(file), line=line_of(lines, ("policies", i)))
-            _merge(policies, policy, origin, "policies")
-        for i, sla in enumerate(spec.slas):
-            _merge(slas, sla, Origin(file=str(file), line=line_of(lines, ("slas", i))), "slas")
-    for i, text in enumerate(user_instructions or [], start=1):
-        _merge(policies, user_policy(i, text), Origin(file="<run>", line=None), "policies")
+    layers = _layers(path, job, job_lines)
+    policies, slas = _resolve(layers, user_instructions or [])
     _check_rule_fields(job, path, job_lines, policies)
     resolved = [policies[k] for k in policies]
     alerts = next((spec.alerts for _, spec, _ in reversed(layers) if spec.alerts is not None), None)
@@ -151,6 +142,46 @@ def load(path: Path | str, user_instructions: list[str] | None = None) -> Resolv
         slas=list(slas.values()),
         spec_hash=spec_hash(job, resolved, list(slas.values())),
     )
+
+
+def check_base(path: Path | str) -> BaseSpec:
+    """Load a base spec (platform.yaml, a team spec) and what it extends, as a job would.
+
+    Raises:
+        SpecError: naming the file, field and line of the first problem found.
+    """
+    path = Path(path)
+    base, lines = _parse(path, BaseSpec)
+    _resolve(_layers(path, base, lines), [])
+    return base
+
+
+def _layers(
+    path: Path, spec: BaseSpec, lines: dict[Loc, int]
+) -> list[tuple[Path, BaseSpec, dict[Loc, int]]]:
+    """The spec and everything it extends, bases first; `extends` stays inside its folder."""
+    resolved = path.resolve()
+    bases = _bases(path, spec.extends, (resolved,), lines, resolved.parent)
+    return [*bases, (path, spec, lines)]
+
+
+def _resolve(
+    layers: list[tuple[Path, BaseSpec, dict[Loc, int]]], user_instructions: list[str]
+) -> tuple[dict[str, Resolved[Policy]], dict[str, Resolved[Sla]]]:
+    """The effective policies and SLAs of the layers, by the chain of command."""
+    policies: dict[str, Resolved[Policy]] = {}
+    slas: dict[str, Resolved[Sla]] = {}
+    for file, spec, lines in layers:
+        _check_unique_ids(file, lines, "policies", [p.id for p in spec.policies])
+        _check_unique_ids(file, lines, "slas", [s.id for s in spec.slas])
+        for i, policy in enumerate(spec.policies):
+            origin = Origin(file=str(file), line=line_of(lines, ("policies", i)))
+            _merge(policies, policy, origin, "policies")
+        for i, sla in enumerate(spec.slas):
+            _merge(slas, sla, Origin(file=str(file), line=line_of(lines, ("slas", i))), "slas")
+    for i, text in enumerate(user_instructions, start=1):
+        _merge(policies, user_policy(i, text), Origin(file="<run>", line=None), "policies")
+    return policies, slas
 
 
 def user_policy(index: int, text: str) -> Policy:
@@ -178,11 +209,19 @@ def _check_unique_ids(file: Path, lines: dict[Loc, int], kind: str, ids: list[st
 
 
 def _bases(
-    path: Path, extends: list[str], chain: tuple[Path, ...], lines: dict[Loc, int]
+    path: Path, extends: list[str], chain: tuple[Path, ...], lines: dict[Loc, int], root: Path
 ) -> list[tuple[Path, BaseSpec, dict[Loc, int]]]:
     layers: list[tuple[Path, BaseSpec, dict[Loc, int]]] = []
     for name in extends:
         base_path = (path.parent / name).resolve()
+        if not base_path.is_relative_to(root):
+            raise SpecError(
+                f"extends names {name!r}, which is outside the spec folder {root}; a base spec "
+                "must be in that folder or below it: copy it there",
+                file=path,
+                field="extends",
+                line=line_of(lines, ("extends",)),
+            )
         if base_path in chain:
             cycle = " -> ".join(p.name for p in (*chain, base_path))
             raise SpecError(
@@ -199,7 +238,7 @@ def _bases(
                 line=line_of(lines, ("extends",)),
             )
         base, base_lines = _parse(base_path, BaseSpec)
-        layers += _bases(base_path, base.extends, (*chain, base_path), base_lines)
+        layers += _bases(base_path, base.extends, (*chain, base_path), base_lines, root)
         layers.append((base_path, base, base_lines))
     return layers
 
@@ -249,6 +288,35 @@ def _check_job(job: JobSpec, path: Path, lines: dict[Loc, int]) -> None:
                 field=".".join(map(str, loc)),
                 line=line_of(lines, loc),
             )
+    for name in job.source.columns:
+        if problem := quoted_name_problem(name):
+            loc = ("source", "columns", name)
+            raise SpecError(
+                f"source column {problem}; rename it",
+                file=path,
+                field=".".join(loc),
+                line=line_of(lines, loc),
+            )
+    _check_output_names(job, path, lines)
+
+
+def _check_output_names(job: JobSpec, path: Path, lines: dict[Loc, int]) -> None:
+    """Output fields become columns beside the key and the pipeline's own columns; DuckDB's
+    names are case-insensitive, so `Summary` and `summary` are one column."""
+    taken = {c: "a column the pipeline adds" for c in PIPELINE_COLUMNS}
+    taken[job.source.key.lower()] = "the source key, also a column of the outputs"
+    for name in job.output:
+        problem = quoted_name_problem(name)
+        if problem is None and name.lower() in taken:
+            problem = f"{name!r} is {taken[name.lower()]}"
+        if problem is not None:
+            raise SpecError(
+                f"output field {problem}; rename the field",
+                file=path,
+                field=f"output.{name}",
+                line=line_of(lines, ("output", name)),
+            )
+        taken[name.lower()] = "already an output field, in another case"
 
 
 def _check_rule_fields(
@@ -279,13 +347,3 @@ def spec_hash(job: JobSpec, policies: list[Resolved[Policy]], slas: list[Resolve
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def discover(spec_dir: Path | str) -> list[Path]:
-    """Job spec files in a folder: every *.yaml that declares a `job`."""
-    found = []
-    for path in sorted(Path(spec_dir).glob("*.yaml")):
-        data, _ = load_with_lines(path)
-        if isinstance(data, dict) and "job" in data:
-            found.append(path)
-    return found

@@ -9,13 +9,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from governance_pipeline.alerting.config import AlertsConfig
 from governance_pipeline.redaction import Entity
 from governance_pipeline.redaction.ner import NerEntity
 from governance_pipeline.redaction.operators import Operator
 from governance_pipeline.rules import Rule
+from governance_pipeline.rules.fields import Regex
+from governance_pipeline.spec.identifiers import table_problem, unquoted_name_problem
 from governance_pipeline.yaml_lines import Loc, line_of, load_with_lines
 
 
@@ -61,7 +63,7 @@ class Column(_Model):
     min_length: int | None = Field(None, ge=0, description="Minimum length of the text.")
     max_length: int | None = Field(None, gt=0, description="Maximum length of the text.")
     allowed: list[str] | None = Field(None, description="The value must be one of these.")
-    pattern: str | None = Field(None, description="Regular expression the value must match.")
+    pattern: Regex | None = Field(None, description="Regular expression the value must match.")
     min: float | None = Field(None, description="Smallest value allowed (integer and float).")
     max: float | None = Field(None, description="Largest value allowed (integer and float).")
     max_age_hours: float | None = Field(
@@ -94,6 +96,20 @@ class Source(_Model):
         description="A column the spec does not list is fine; otherwise it is schema drift and "
         "stops the run, as a missing column always does.",
     )
+
+    @field_validator("table")
+    @classmethod
+    def _a_table_name(cls, table: str) -> str:
+        if problem := table_problem(table):
+            raise ValueError(f"{problem}; name the table, not a query")
+        return table
+
+    @field_validator("key")
+    @classmethod
+    def _a_plain_key(cls, key: str) -> str:
+        if problem := unquoted_name_problem(key):  # the stages write the key unquoted
+            raise ValueError(f"key={key!r}: {problem}; rename the column")
+        return key
 
     @model_validator(mode="after")
     def _key_is_a_column(self) -> Source:
@@ -344,6 +360,13 @@ class JobSpec(BaseSpec):
         "it extends that says, else the log and $GOVERNANCE_ALERT_WEBHOOK_URL.",
     )
     name: str = Field("", description="Human-readable title of the job.")
+
+    @field_validator("job")
+    @classmethod
+    def _a_schema_name(cls, job: str) -> str:
+        if problem := unquoted_name_problem(job):  # the job's name is its DuckDB schema
+            raise ValueError(f"job={job!r}: {problem}; choose another name")
+        return job
 
 
 T = TypeVar("T", "Policy", "Sla")
