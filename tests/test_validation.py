@@ -27,7 +27,7 @@ def _job(columns: dict, key: str = "id") -> dict:
         {
             "job": "demo",
             "owner": "me",
-            "source": {"table": "t", "key": key, "columns": columns},
+            "source": {"table": "main.t", "key": key, "columns": columns},
             "redaction": {"columns": []},
             "model": {"prompt_columns": [key], "task": "t"},
             "output": {"x": {"description": "x"}},
@@ -84,7 +84,7 @@ def test_new_columns_pass_when_the_spec_allows_them(con: duckdb.DuckDBPyConnecti
             "job": "demo",
             "owner": "me",
             "source": {
-                "table": "t",
+                "table": "main.t",
                 "key": "id",
                 "allow_new_columns": True,
                 "columns": {"id": {"type": "integer"}},
