@@ -1,9 +1,7 @@
-"""The Dagster definitions that workspace.yaml loads (`govern ui`, `dagster dev`): every job
-spec in `$GOVERNANCE_SPEC_DIR` (default specs/), built by assets/build.py."""
+"""This project's Dagster code location (what workspace.yaml loads for `govern ui` and
+`dagster dev`): one governed job per spec in specs/. Add the project's own assets with
+`dg.Definitions.merge(governed_definitions(__file__), dg.Definitions(assets=[...]))`."""
 
-import os
+from governance_pipeline.dagster import governed_definitions
 
-from assets.build import build_definitions
-
-os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
-defs = build_definitions()
+defs = governed_definitions(__file__)

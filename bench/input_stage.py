@@ -32,10 +32,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.pii_corpus import Row, corpus  # noqa: E402
-from governance_pipeline import model_input, spec, stages, store  # noqa: E402
-from governance_pipeline.demo_data import generate_support_tickets  # noqa: E402
-from governance_pipeline.endpoint import resolve_endpoint  # noqa: E402
-from governance_pipeline.redaction import ALL_ENTITIES, Redactor, detect  # noqa: E402
+from governance_pipeline import spec, store  # noqa: E402
+from governance_pipeline.demo.tickets import generate_support_tickets  # noqa: E402
+from governance_pipeline.inputs import model_input, stages
+from governance_pipeline.inputs.redaction import ALL_ENTITIES, Redactor, detect  # noqa: E402
+from governance_pipeline.llm.endpoint import resolve_endpoint  # noqa: E402
 from governance_pipeline.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 PRESIDIO = {

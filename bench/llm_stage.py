@@ -34,10 +34,12 @@ from typing import Any
 
 import openai
 
-from governance_pipeline import calling, llm, prompts, stages, store
+from governance_pipeline import llm, store
 from governance_pipeline import spec as spec_module
-from governance_pipeline.demo_data import generate_support_tickets
-from governance_pipeline.endpoint import Endpoint, resolve_endpoint
+from governance_pipeline.demo.tickets import generate_support_tickets
+from governance_pipeline.inputs import stages
+from governance_pipeline.llm import calling, prompts
+from governance_pipeline.llm.endpoint import Endpoint, resolve_endpoint
 from governance_pipeline.settings import PROJECT_ROOT, Settings
 from governance_pipeline.spec import ResolvedSpec
 

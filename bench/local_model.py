@@ -21,11 +21,13 @@ from typing import Any
 
 import openai
 
-from governance_pipeline import calling, prompts, stages, store
 from governance_pipeline import spec as spec_module
-from governance_pipeline.demo_data import generate_support_tickets
-from governance_pipeline.endpoint import resolve_endpoint
-from governance_pipeline.local_model import ensure_local_model, is_serving
+from governance_pipeline import store
+from governance_pipeline.demo.tickets import generate_support_tickets
+from governance_pipeline.inputs import stages
+from governance_pipeline.llm import calling, prompts
+from governance_pipeline.llm.endpoint import resolve_endpoint
+from governance_pipeline.llm.local_model import ensure_local_model, is_serving
 from governance_pipeline.settings import PROJECT_ROOT, Settings
 
 SPEC = PROJECT_ROOT / "specs" / "support_triage.yaml"

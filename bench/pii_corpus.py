@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from governance_pipeline.redaction import luhn_valid
+from governance_pipeline.inputs.redaction import luhn_valid
 
 NEGATIVES = [
     "on 2024-03-15",

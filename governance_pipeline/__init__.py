@@ -1,24 +1,71 @@
 """governance-pipeline: a governance layer for LLM enrichment jobs in data pipelines.
 
-The public names below are the library's surface; Dagster definitions live in `assets/`.
+The folders follow the pipeline, as its asset graph reads:
+
+    spec/       what a job is for and how its model must behave (YAML, loading, documents)
+    inputs/     expectations, validation, redaction, model input: what may reach the model
+    llm/        the endpoint, prompts, the call layer, cache and call log, batch, local model
+    outputs/    rules, contracts, the ledger and publication
+    sla/        metrics, verdicts, summary, report
+    alerting/   sinks, routes, incidents
+    store/      every table's DDL, connections, a run's lifecycle
+    dagster/    the Dagster integration (the only place that imports dagster)
+    cli/        `govern`
+    demo/       demo source tables
+
+The names below are the library's surface. They are loaded on first use, so importing the
+package (or `govern --help`) costs no pandas, DuckDB, Great Expectations or Dagster.
 """
 
-import logging
+from __future__ import annotations
 
-from governance_pipeline.contracts import Contract, Verdict, Violation
-from governance_pipeline.endpoint import Endpoint, resolve_endpoint
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
 from governance_pipeline.errors import (
     EndpointError,
     GovernanceError,
+    ProjectError,
     RedactionError,
     SpecError,
     StoreError,
 )
-from governance_pipeline.redaction import Entity, Redactor, find_pii
-from governance_pipeline.settings import Settings, StructuredOutput
-from governance_pipeline.spec import Level, ResolvedSpec, Severity, load
+
+if TYPE_CHECKING:
+    from governance_pipeline.inputs.redaction import Entity, Redactor, find_pii
+    from governance_pipeline.llm.endpoint import Endpoint, resolve_endpoint
+    from governance_pipeline.outputs.contracts import Contract, Verdict, Violation
+    from governance_pipeline.settings import Settings, StructuredOutput
+    from governance_pipeline.spec import Level, ResolvedSpec, Severity, load
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+_LAZY = {
+    "Contract": "governance_pipeline.outputs.contracts",
+    "Verdict": "governance_pipeline.outputs.contracts",
+    "Violation": "governance_pipeline.outputs.contracts",
+    "Endpoint": "governance_pipeline.llm.endpoint",
+    "resolve_endpoint": "governance_pipeline.llm.endpoint",
+    "Entity": "governance_pipeline.inputs.redaction",
+    "Redactor": "governance_pipeline.inputs.redaction",
+    "find_pii": "governance_pipeline.inputs.redaction",
+    "Settings": "governance_pipeline.settings",
+    "StructuredOutput": "governance_pipeline.settings",
+    "Level": "governance_pipeline.spec",
+    "ResolvedSpec": "governance_pipeline.spec",
+    "Severity": "governance_pipeline.spec",
+    "load": "governance_pipeline.spec",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'governance_pipeline' has no attribute {name!r}")
+
 
 __all__ = [
     "Contract",
@@ -27,6 +74,7 @@ __all__ = [
     "Entity",
     "GovernanceError",
     "Level",
+    "ProjectError",
     "RedactionError",
     "Redactor",
     "ResolvedSpec",

@@ -1,6 +1,7 @@
 """The exceptions governance-pipeline raises.
 
     GovernanceError
+    ├── ProjectError         no project here (no governance.yaml at or above this folder)
     ├── SpecError            a spec file is malformed, inconsistent or points at nothing
     ├── StoreError           the DuckDB store cannot be opened or is missing a table
     ├── EndpointError        the model endpoint is misconfigured or cannot be started
@@ -17,6 +18,10 @@ from pathlib import Path
 
 class GovernanceError(Exception):
     """Root of every error this package raises on purpose."""
+
+
+class ProjectError(GovernanceError):
+    """No governance project where one was looked for, or a setting names a wrong one."""
 
 
 class SpecError(GovernanceError):

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from governance_pipeline import project
 
 
 class StructuredOutput(str, Enum):
@@ -38,12 +38,27 @@ class ModelPrice(BaseModel):
 class Settings(BaseSettings):
     """Configuration of a run. Every field can be set as `GOVERNANCE_<FIELD>`."""
 
-    model_config = SettingsConfigDict(env_prefix="GOVERNANCE_", extra="ignore")
-
-    db: Path = Field(
-        PROJECT_ROOT / "data" / "governance.duckdb", description="The DuckDB file of every table."
+    model_config = SettingsConfigDict(
+        env_prefix="GOVERNANCE_", extra="ignore", populate_by_name=True
     )
-    spec_dir: Path = Field(PROJECT_ROOT / "specs", description="Folder of the spec files.")
+
+    project_dir: Path | None = Field(
+        None,
+        description="The project's root (the folder holding governance.yaml); default: found "
+        "by walking up from the current folder.",
+    )
+    db_file: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("GOVERNANCE_DB"),
+        description="The DuckDB file of every table; default data/store.duckdb in the project. "
+        "A relative path is relative to the project's root.",
+    )
+    spec_folder: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("GOVERNANCE_SPEC_DIR"),
+        description="Folder of the spec files; default specs/ in the project. A relative path "
+        "is relative to the project's root.",
+    )
     openai_api_key: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("OPENAI_API_KEY"),
@@ -85,6 +100,36 @@ class Settings(BaseSettings):
     )
     local_model_port: int = Field(8765, gt=0, lt=65536, description="Port of the embedded model.")
 
+    @property
+    def root(self) -> Path:
+        """The project's root: `project_dir`, else found from the current folder.
+
+        Raises:
+            ProjectError: there is no project.
+        """
+        if self.project_dir is not None:
+            return project.check_root(self.project_dir)
+        return project.require_root()
+
+    @property
+    def db(self) -> Path:
+        """The store's file."""
+        return self._in_project(self.db_file, Path("data") / "store.duckdb")
+
+    @property
+    def spec_dir(self) -> Path:
+        """The folder of the spec files."""
+        return self._in_project(self.spec_folder, Path("specs"))
+
+    @property
+    def expectations_dir(self) -> Path:
+        """The folder of the compiled suites."""
+        return self.root / "expectations"
+
+    def _in_project(self, given: Path | None, default: Path) -> Path:
+        path = given if given is not None else default
+        return path if path.is_absolute() else self.root / path
+
     def price_of(self, model: str) -> ModelPrice:
         """The price of `model`: its entry in `prices`, else the two flat prices."""
         if model in self.prices:
@@ -97,13 +142,15 @@ class Settings(BaseSettings):
         return self.openai_api_key is None and self.openai_base_url is None
 
 
-def dagster_home() -> Path:
+def dagster_home(settings: Settings | None = None) -> Path:
     """Dagster's home for runs launched here: `$DAGSTER_HOME`, default .dagster/ in the project.
 
     Sets the variable (and telemetry off) for this process and its children, and creates the
     folder with a dagster.yaml that turns telemetry off (no banner, no calls home).
     """
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster")))
+    if "DAGSTER_HOME" not in os.environ:
+        os.environ["DAGSTER_HOME"] = str((settings or Settings()).root / ".dagster")
+    home = Path(os.environ["DAGSTER_HOME"])
     os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from governance_pipeline import prompts, store
-from governance_pipeline.demo_data import generate_support_tickets
+from governance_pipeline import store
+from governance_pipeline.demo.tickets import generate_support_tickets
+from governance_pipeline.llm import prompts
 from tests.fake_openai import FakeOpenAI
 
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from governance_pipeline.rules import RowContext
+from governance_pipeline.outputs.rules import RowContext
 
 TEAMS = {"billing", "account", "shipping"}
 

@@ -14,9 +14,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from governance_pipeline import calling, stages, store
 from governance_pipeline import spec as spec_module
-from governance_pipeline.endpoint import Endpoint, resolve_endpoint
+from governance_pipeline import store
+from governance_pipeline.inputs import stages
+from governance_pipeline.llm import calling
+from governance_pipeline.llm.endpoint import Endpoint, resolve_endpoint
 from governance_pipeline.settings import Settings
 from governance_pipeline.spec import ResolvedSpec
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from governance_pipeline.errors import SpecError
 from governance_pipeline.spec.loading import check_base, load
 from governance_pipeline.spec.models import ResolvedSpec
-from governance_pipeline.yaml_lines import top_level_keys
+from governance_pipeline.spec.yaml_lines import top_level_keys
 
 
 @dataclass(frozen=True)

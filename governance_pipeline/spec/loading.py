@@ -31,7 +31,7 @@ from governance_pipeline.spec.models import (
     ResolvedSpec,
     Sla,
 )
-from governance_pipeline.yaml_lines import Loc, line_of, load_with_lines
+from governance_pipeline.spec.yaml_lines import Loc, line_of, load_with_lines
 
 
 def _parse(path: Path, model: type[BaseSpec]) -> tuple[BaseSpec, dict[Loc, int]]:

@@ -12,13 +12,13 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from governance_pipeline.alerting.config import AlertsConfig
-from governance_pipeline.redaction import Entity
-from governance_pipeline.redaction.ner import NerEntity
-from governance_pipeline.redaction.operators import Operator
-from governance_pipeline.rules import Rule
-from governance_pipeline.rules.fields import Regex
+from governance_pipeline.inputs.redaction import Entity
+from governance_pipeline.inputs.redaction.ner import NerEntity
+from governance_pipeline.inputs.redaction.operators import Operator
+from governance_pipeline.outputs.rules import Rule
+from governance_pipeline.outputs.rules.fields import Regex
 from governance_pipeline.spec.identifiers import table_problem, unquoted_name_problem
-from governance_pipeline.yaml_lines import Loc, line_of, load_with_lines
+from governance_pipeline.spec.yaml_lines import Loc, line_of, load_with_lines
 
 
 class Level(str, Enum):

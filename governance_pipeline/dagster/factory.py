@@ -1,0 +1,54 @@
+"""The asset factory: one spec file in, one governed job out (assets, checks, job, schedule).
+
+    raw source -> validated_input (+ input_quarantine) -> model_input -> llm_call
+               -> staged_output (+ output_quarantine) -> row_ledger -> sla_result -> enriched
+
+Publication comes last: the SLA checks marked `blocking` in the spec are blocking asset checks
+on `sla_result`, so a breach fails the run before `enriched` is written; the ledger, already
+final, records the run's compliant rows as `withheld`.
+
+Every stage's logic lives in the library; the assets only open the store, call it, and turn its
+figures into metadata and check results.
+"""
+
+from typing import Any
+
+import dagster as dg
+
+from governance_pipeline.dagster.common import source_key
+from governance_pipeline.dagster.input_assets import build_input_assets
+from governance_pipeline.dagster.model_assets import build_llm_asset
+from governance_pipeline.dagster.output_assets import build_output_assets
+from governance_pipeline.spec import ResolvedSpec
+
+__all__ = ["build_job", "source_key"]
+
+
+def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
+    """Assets, checks, job and schedule of one resolved spec."""
+    name = spec.name
+    job = dg.define_asset_job(
+        f"{name}_job",
+        selection=dg.AssetSelection.groups(name),
+        executor_def=dg.in_process_executor,
+        description=spec.job.description.strip(),
+    )
+    schedules = []
+    if spec.job.schedule is not None:
+        schedules.append(
+            dg.ScheduleDefinition(
+                name=f"{name}_schedule",
+                job=job,
+                cron_schedule=spec.job.schedule.cron,
+                execution_timezone=spec.job.schedule.timezone,
+            )
+        )
+    return {
+        "assets": [
+            *build_input_assets(spec),
+            build_llm_asset(spec),
+            *build_output_assets(spec),
+        ],
+        "jobs": [job],
+        "schedules": schedules,
+    }

@@ -1,0 +1,123 @@
+"""Input assets: validated_input (+ input_quarantine) with the blocking batch check, and
+model_input with the blocking no_pii check, which stops a run before any model call."""
+
+from typing import Any
+
+import dagster as dg
+
+from governance_pipeline.dagster.common import fail_run, meta, source_key, stage_keys, stage_of
+from governance_pipeline.dagster.resources import GovernanceStore, ModelEndpoint, RunInstructions
+from governance_pipeline.inputs import model_input as model_input_stage
+from governance_pipeline.inputs import stages
+from governance_pipeline.spec import ResolvedSpec
+
+
+def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
+    """The job's input stages."""
+    name, group, key = spec.name, spec.name, stage_keys(spec)
+
+    @dg.multi_asset(
+        name=f"{name}__validate_input",
+        specs=[
+            dg.AssetSpec(
+                key["validated_input"],
+                deps=[source_key(spec)],
+                group_name=group,
+                description="Source rows that meet every input expectation.",
+            ),
+            dg.AssetSpec(
+                key["input_quarantine"],
+                deps=[source_key(spec)],
+                group_name=group,
+                description="Source rows that broke an expectation, with its id.",
+            ),
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "input_batch",
+                asset=key["validated_input"],
+                blocking=True,
+                description="Batch-level expectations: schema (drift names the columns), "
+                "row count and freshness; a failure stops the job before any model call.",
+            ),
+        ],
+    )
+    def validate_input(
+        context: dg.AssetExecutionContext,
+        store: GovernanceStore,
+        endpoint: ModelEndpoint,
+        instructions: RunInstructions,
+    ) -> Any:
+        run_spec, run_id = instructions.apply(spec), context.run.run_id
+        with stage_of(store, run_id) as con:
+            figures = stages.validate_input(
+                con, run_spec, run_id, endpoint.resolve(spec.job.model.name)
+            )
+            failures = figures["batch_failures"]
+            if failures:
+                fail_run(con, run_id, "input_batch", figures["batch_message"])
+        if abandoned := figures["abandoned_runs"]:
+            context.log.warning(f"closed as abandoned (process gone): {', '.join(abandoned)}")
+        yield dg.MaterializeResult(
+            asset_key=key["validated_input"],
+            metadata=meta(
+                {k: figures[k] for k in ("rows_in", "validated")}
+                | {"spec_hash": run_spec.spec_hash}
+            ),
+        )
+        yield dg.MaterializeResult(
+            asset_key=key["input_quarantine"],
+            metadata=meta({k: figures[k] for k in ("quarantined", "quarantined_by_rule")}),
+        )
+        yield dg.AssetCheckResult(
+            asset_key=key["validated_input"],
+            check_name="input_batch",
+            passed=not failures,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=figures["batch_message"] if failures else "schema, row count, freshness ok",
+            metadata={"failed": dg.MetadataValue.json(failures)},
+        )
+
+    @dg.asset(
+        key=key["model_input"],
+        deps=[key["validated_input"]],
+        group_name=group,
+        description="Redacted rows and their request hashes: exactly what the model will see.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                "no_pii",
+                asset=key["model_input"],
+                blocking=True,
+                description="No detectable PII in any model input.",
+            )
+        ],
+    )
+    def model_input(
+        context: dg.AssetExecutionContext,
+        store: GovernanceStore,
+        endpoint: ModelEndpoint,
+        instructions: RunInstructions,
+    ) -> dg.MaterializeResult:
+        run_spec, run_id = instructions.apply(spec), context.run.run_id
+        with stage_of(store, run_id) as con:
+            resolved = endpoint.resolve(spec.job.model.name)
+            figures = stages.build_model_input(con, run_spec, resolved, run_id)
+            scanned = model_input_stage.scan(con, run_spec, run_id)  # every row of the run
+            leaks = scanned["rows_with_pii"]
+            if leaks:
+                fail_run(con, run_id, "no_pii", f"{leaks} model inputs hold detectable PII")
+        return dg.MaterializeResult(
+            metadata=meta(figures),
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="no_pii",
+                    passed=leaks == 0,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    description=f"{leaks} of {scanned['rows_scanned']} rows hold detectable PII"
+                    + (f" ({', '.join(sorted(scanned['by_entity']))})" if leaks else ""),
+                    metadata=meta(scanned),
+                )
+            ],
+        )
+
+    return [validate_input, model_input]

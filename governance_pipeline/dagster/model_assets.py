@@ -1,0 +1,55 @@
+"""The LLM stage's asset: every model input served from the cache or the endpoint, with the
+embedded model started for the step when it is the endpoint."""
+
+from contextlib import AbstractContextManager, nullcontext
+from urllib.parse import urlparse
+
+import dagster as dg
+
+from governance_pipeline.dagster.common import meta, stage_keys, stage_of
+from governance_pipeline.dagster.resources import GovernanceStore, ModelEndpoint, RunInstructions
+from governance_pipeline.llm import calling
+from governance_pipeline.llm.endpoint import Endpoint
+from governance_pipeline.llm.local_model import ensure_local_model
+from governance_pipeline.spec import ResolvedSpec
+
+
+def local_model_serving(endpoint: Endpoint) -> AbstractContextManager[str]:
+    """The embedded model for the length of a step: reused if already serving, else started."""
+    return ensure_local_model(urlparse(endpoint.base_url).port or 8765)
+
+
+def build_llm_asset(spec: ResolvedSpec) -> dg.AssetsDefinition:
+    """The job's LLM stage."""
+    group, key = spec.name, stage_keys(spec)
+
+    @dg.asset(
+        key=key["llm_call"],
+        deps=[key["model_input"]],
+        group_name=group,
+        description="Every model call: cache hits, tokens, cost, latency, status.",
+    )
+    def llm_call(
+        context: dg.AssetExecutionContext,
+        store: GovernanceStore,
+        endpoint: ModelEndpoint,
+        instructions: RunInstructions,
+    ) -> dg.MaterializeResult:
+        resolved = endpoint.resolve(spec.job.model.name)
+        context.log.info(f"calling the {resolved.describe()}")
+        last_logged = [0]
+
+        def progress(done: int, total: int) -> None:
+            if done == total or done - last_logged[0] >= max(1, total // 10):
+                last_logged[0] = done
+                context.log.info(f"LLM stage: {done}/{total} rows")
+
+        serving = local_model_serving(resolved) if resolved.local else nullcontext()
+        run_id = context.run.run_id
+        with serving, stage_of(store, run_id) as con:
+            figures = calling.call_model(
+                con, instructions.apply(spec), resolved, run_id, on_progress=progress
+            )
+        return dg.MaterializeResult(metadata=meta(figures))
+
+    return llm_call

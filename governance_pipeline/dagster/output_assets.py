@@ -1,0 +1,171 @@
+"""Output assets: the contract's judgement (staged_output + output_quarantine), the row
+ledger, the SLA checks, and publication last: a blocking SLA breach fails the run before
+`enriched` is written."""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from governance_pipeline import sla
+from governance_pipeline.dagster.common import fail_run, meta, stage_keys, stage_of
+from governance_pipeline.dagster.resources import GovernanceStore, RunInstructions
+from governance_pipeline.outputs import outcomes
+from governance_pipeline.spec import ResolvedSpec, Severity
+
+
+def _severity(severity: Severity) -> dg.AssetCheckSeverity:
+    return dg.AssetCheckSeverity.WARN if severity is Severity.WARN else dg.AssetCheckSeverity.ERROR
+
+
+def check_name(sla_id: str) -> str:
+    """The asset check of an SLA, e.g. `sla_triage_compliance` for `triage-compliance`."""
+    return f"sla_{sla_id.replace('-', '_').replace('.', '_')}"
+
+
+def scheduled_at(tags: Mapping[str, str]) -> datetime | None:
+    """The schedule tick that launched a run (naive UTC), from Dagster's run tag; None if none."""
+    tick = tags.get("dagster/scheduled_execution_time")
+    if not tick:
+        return None
+    parsed = datetime.fromisoformat(tick)
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
+    """The job's output stages, publication last."""
+    name, group, key = spec.name, spec.name, stage_keys(spec)
+
+    @dg.multi_asset(
+        name=f"{name}__judge",
+        specs=[
+            dg.AssetSpec(
+                key["staged_output"],
+                deps=[key["llm_call"]],
+                group_name=group,
+                description="Outputs that meet the contract, waiting for the publication gate.",
+            ),
+            dg.AssetSpec(
+                key["output_quarantine"],
+                deps=[key["llm_call"]],
+                group_name=group,
+                description="Outputs that broke the contract, with the reason.",
+            ),
+        ],
+    )
+    def judge(
+        context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
+    ) -> Any:
+        run_id = context.run.run_id
+        with stage_of(store, run_id) as con:
+            figures = outcomes.stage(con, instructions.apply(spec), run_id)
+        yield dg.MaterializeResult(
+            asset_key=key["staged_output"],
+            metadata=meta(
+                {
+                    k: figures[k]
+                    for k in ("judged", "compliant", "with_warnings", "compliance_rate")
+                    if figures[k] is not None
+                }
+            ),
+        )
+        yield dg.MaterializeResult(
+            asset_key=key["output_quarantine"],
+            metadata=meta({"quarantined": figures["quarantined"]}),
+        )
+
+    @dg.asset(
+        key=key["row_ledger"],
+        deps=[key["staged_output"], key["output_quarantine"], key["input_quarantine"]],
+        group_name=group,
+        description="One final disposition, with its reason, for every input row of the run.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                "ledger_complete",
+                asset=key["row_ledger"],
+                blocking=True,
+                description="Every input row has exactly one outcome.",
+            )
+        ],
+    )
+    def row_ledger(
+        context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
+    ) -> dg.MaterializeResult:
+        run_id = context.run.run_id
+        with stage_of(store, run_id) as con:
+            figures = outcomes.write_ledger(con, instructions.apply(spec), run_id)
+            unprocessed = figures["by_disposition"].get("unprocessed", 0)
+            if unprocessed:
+                fail_run(con, run_id, "ledger_complete", f"{unprocessed} rows have no outcome")
+        return dg.MaterializeResult(
+            metadata=meta(figures),
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="ledger_complete",
+                    passed=unprocessed == 0,
+                    metadata={"rows": figures["rows"], "unprocessed": unprocessed},
+                )
+            ],
+        )
+
+    sla_checks = [
+        dg.AssetCheckSpec(
+            check_name(r.item.id),
+            asset=key["sla_result"],
+            description=r.item.description or r.item.id,
+            blocking=r.item.blocking,
+        )
+        for r in spec.slas
+    ]
+
+    @dg.asset(
+        key=key["sla_result"],
+        deps=[key["row_ledger"]],
+        group_name=group,
+        description="The run held against the spec's SLAs; blocking ones gate publication.",
+        check_specs=sla_checks,
+    )
+    def sla_result(
+        context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
+    ) -> dg.MaterializeResult:
+        run_spec, run_id = instructions.apply(spec), context.run.run_id
+        with stage_of(store, run_id) as con:
+            verdicts = sla.evaluate(con, run_spec, run_id, scheduled_at(context.run.tags))
+            blocked = outcomes.gate(con, run_spec, verdicts, run_id)
+        return dg.MaterializeResult(
+            metadata={
+                "report": dg.MetadataValue.md(sla.as_markdown(verdicts)),
+                "breached": sum(not v.passed for v in verdicts),
+                "publication": "blocked by " + ", ".join(v.sla_id for v in blocked)
+                if blocked
+                else "allowed",
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=check.name,
+                    passed=v.passed,
+                    severity=_severity(v.severity),
+                    description=v.summary(),
+                    metadata=meta({k: x for k, x in sla.as_metadata(v).items() if x is not None}),
+                )
+                for check, v in zip(sla_checks, verdicts, strict=True)
+            ],
+        )
+
+    @dg.asset(
+        key=key["enriched"],
+        deps=[key["sla_result"], key["staged_output"]],
+        group_name=group,
+        description="The published table: outputs that met the contract, in runs the gate let "
+        "through.",
+    )
+    def enriched(
+        context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
+    ) -> dg.MaterializeResult:
+        run_id = context.run.run_id
+        with stage_of(store, run_id) as con:
+            figures = outcomes.publish(con, instructions.apply(spec), run_id)
+        return dg.MaterializeResult(metadata=meta(figures))
+
+    return [judge, row_ledger, sla_result, enriched]

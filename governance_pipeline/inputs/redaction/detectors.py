@@ -1,0 +1,295 @@
+"""PII detectors: offline, pattern plus validation, tuned for precision on ticket text.
+
+* ``EMAIL``: RFC 5322 style dot-atom local part, dotted domain, alphabetic or punycode TLD.
+* ``PHONE``: ``phonenumbers`` at ``Leniency.VALID`` (a real, dialable number for the default
+  region, or one with a ``+CC`` prefix). The matcher is slow and tries every digit group of a
+  text, so it runs only on windows around runs of at least seven digits.
+* ``CREDIT_CARD``: 13-19 digits, grouped by single spaces or hyphens, Luhn-valid.
+* ``US_SSN``: ``AAA-GG-SSSS`` or ``AAA GG SSSS`` with issuable area, group and serial; nine
+  bare digits only right after the words SSN or social security.
+* ``IBAN``: country code, check digits, the country's registered length, mod-97 valid; spaces
+  between groups allowed.
+* ``IP_ADDRESS``: IPv4 dotted quads and IPv6 (validated by :mod:`ipaddress`); version strings
+  such as ``v1.2.3.4``, ``2.14.3.1024`` or ``build 9.3.9.109`` are not addresses (nor phones).
+* ``URL``: ``http(s)://`` or ``ftp://`` links and ``www.`` hosts; bare words with dots are not.
+
+Overlaps are resolved so that each character belongs to at most one finding: the longer span
+wins; on a tie, the order of :data:`TIE_PRIORITY`. Placeholders such as ``<EMAIL_1>`` and the
+surrogates of the hash and tokenise operators are never detected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+
+import phonenumbers
+
+from governance_pipeline.inputs.redaction.checksums import (
+    IBAN_LENGTHS,
+    iban_valid,
+    luhn_valid,
+    ssn_valid,
+)
+
+__all__ = ["ALL_ENTITIES", "Entity", "Finding", "TIE_PRIORITY", "detect", "find_pii"]
+
+
+class Entity(str, Enum):
+    """PII entity types that can be detected and redacted."""
+
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+    CREDIT_CARD = "CREDIT_CARD"
+    US_SSN = "US_SSN"
+    IBAN = "IBAN"
+    IP_ADDRESS = "IP_ADDRESS"
+    URL = "URL"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detected PII span: ``text[start:end] == value``."""
+
+    entity: Entity
+    start: int
+    end: int
+    value: str
+
+
+ALL_ENTITIES: tuple[Entity, ...] = tuple(Entity)
+TIE_PRIORITY: dict[Entity, int] = {
+    e: rank
+    for rank, e in enumerate(
+        reversed(
+            [
+                Entity.CREDIT_CARD,
+                Entity.IBAN,
+                Entity.US_SSN,
+                Entity.EMAIL,
+                Entity.URL,
+                Entity.IP_ADDRESS,
+                Entity.PHONE,
+            ]
+        )
+    )
+}
+
+_MIN_CARD, _MAX_CARD = 13, 19
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_EMAIL_RE = re.compile(
+    rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})(?![A-Za-z0-9-])",
+    re.IGNORECASE,
+)
+_DIGIT_RUN_RE = re.compile(r"\d+(?:[ -]\d+)*")
+_DIGIT_GROUP_RE = re.compile(r"\d+")
+# Where a phone could be: an optional + or (, then digits and phone separators.
+_PHONE_RUN_RE = re.compile(r"[+(]?\d[\d \t().\-/]*\d")
+# Log and ticket timestamps (2026-04-01 12): never phones, and the matcher is slow to say so.
+_DATE_RUN_RE = re.compile(r"\d{4}-[01]\d-[0-3]\d(?: [0-2]\d)?")
+_NO_SEPARATORS = str.maketrans("", "", " \t().-/+")
+_SSN_RE = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-]|-\d)")
+_SSN_CONTEXT_RE = re.compile(r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,5}(\d{9})\b")
+_IBAN_START_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})(?= ?[A-Za-z0-9])")
+_IPV4_RE = re.compile(
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+    r"(?!\w|\.\d)"
+)
+_IPV6_RE = re.compile(r"(?<![\w:.])[0-9A-Fa-f:][0-9A-Fa-f:.]*[0-9A-Fa-f:](?![\w])")
+_URL_RE = re.compile(
+    r"(?i)\b(?:(?:https?|ftp)://|www\.(?=[a-z0-9-]+\.[a-z]))[^\s<>\"'`{}|\\^\[\]]+"
+)
+_URL_TRAILING = ".,;:!?)'\""
+# A dotted number right after one of these words is a version, not an address or a phone.
+_VERSION_CONTEXT = re.compile(r"(?i)(?:\bv|\b(?:build|version|ver|release|firmware)[\s:]*)$")
+
+
+def _is_version(text: str, start: int) -> bool:
+    return bool(_VERSION_CONTEXT.search(text, max(0, start - 12), start))
+
+
+def _email(text: str) -> Iterator[Finding]:
+    if "@" in text:
+        for m in _EMAIL_RE.finditer(text):
+            yield Finding(Entity.EMAIL, m.start(), m.end(), m.group())
+
+
+def _phone(text: str, region: str, taken: list[Finding]) -> Iterator[Finding]:
+    """Valid phone numbers, looked for by the matcher only around runs of 7+ digits that are
+    not dates and not already a card, IBAN or SSN (`taken`)."""
+    seen: set[tuple[int, int]] = set()
+    for run in _PHONE_RUN_RE.finditer(text):
+        if len(run.group().translate(_NO_SEPARATORS)) < 7 or _DATE_RUN_RE.fullmatch(run.group()):
+            continue
+        if any(f.start <= run.start() and run.end() <= f.end for f in taken):
+            continue
+        if "." in run.group() and _is_version(text, run.start()):
+            continue
+        lo = text.rfind(" ", 0, max(run.start() - 16, 0)) + 1
+        hi = text.find(" ", min(run.end() + 16, len(text)))
+        hi = len(text) if hi < 0 else hi
+        window = text[lo:hi]
+        leniency = phonenumbers.Leniency.VALID
+        for m in phonenumbers.PhoneNumberMatcher(window, region, leniency=leniency):
+            start, end = lo + m.start, lo + m.end
+            if end > run.start() and start < run.end() and (start, end) not in seen:
+                seen.add((start, end))
+                yield Finding(Entity.PHONE, start, end, m.raw_string)
+
+
+def _card(text: str) -> Iterator[Finding]:
+    """Longest Luhn-valid window of whole digit groups (13-19 digits) in each digit run."""
+    for run in _DIGIT_RUN_RE.finditer(text):
+        if len(run.group().translate(_NO_SEPARATORS)) < _MIN_CARD:
+            continue
+        groups = list(_DIGIT_GROUP_RE.finditer(text, run.start(), run.end()))
+        first = 0
+        while first < len(groups):
+            best: int | None = None
+            digits = ""
+            for last in range(first, len(groups)):
+                digits += groups[last].group()
+                if len(digits) > _MAX_CARD:
+                    break
+                if len(digits) >= _MIN_CARD and luhn_valid(digits):
+                    best = last
+            if best is None:
+                first += 1
+                continue
+            start, end = groups[first].start(), groups[best].end()
+            yield Finding(Entity.CREDIT_CARD, start, end, text[start:end])
+            first = best + 1
+
+
+def _ssn(text: str) -> Iterator[Finding]:
+    for m in _SSN_RE.finditer(text):
+        if ssn_valid(m.group(1) + m.group(3) + m.group(4)):
+            yield Finding(Entity.US_SSN, m.start(), m.end(), m.group())
+    for m in _SSN_CONTEXT_RE.finditer(text):
+        if ssn_valid(m.group(1)):
+            yield Finding(Entity.US_SSN, m.start(1), m.end(1), m.group(1))
+
+
+def _iban(text: str) -> Iterator[Finding]:
+    """From each country code and check digits, read exactly the country's length of
+    characters (single spaces allowed between them) and keep it if mod-97 holds."""
+    for m in _IBAN_START_RE.finditer(text):
+        length = IBAN_LENGTHS.get(m.group(1).upper())
+        if length is None:
+            continue
+        chars, i = [m.group(1), m.group(2)], m.end()
+        count = 4
+        while count < length and i < len(text):
+            if text[i].isascii() and text[i].isalnum():
+                chars.append(text[i])
+                count += 1
+            elif not (text[i] == " " and i + 1 < len(text) and text[i + 1].isalnum()):
+                break
+            i += 1
+        at_boundary = i >= len(text) or not text[i].isalnum()
+        if count == length and at_boundary and iban_valid("".join(chars)):
+            yield Finding(Entity.IBAN, m.start(), i, text[m.start() : i])
+
+
+def _ip(text: str) -> Iterator[Finding]:
+    if "." in text:
+        for m in _IPV4_RE.finditer(text):
+            if not _is_version(text, m.start()):
+                yield Finding(Entity.IP_ADDRESS, m.start(), m.end(), m.group())
+    if "::" in text or text.count(":") >= 7:
+        for m in _IPV6_RE.finditer(text):
+            value = m.group()  # a full address has 7 colons; a shortened one has "::"
+            if value == "::" or ("::" not in value and value.count(":") != 7):
+                continue
+            try:
+                ipaddress.IPv6Address(value)
+            except ValueError:
+                continue
+            yield Finding(Entity.IP_ADDRESS, m.start(), m.end(), value)
+
+
+def _url(text: str) -> Iterator[Finding]:
+    if "://" in text or "www." in text.lower():
+        for m in _URL_RE.finditer(text):
+            value = m.group().rstrip(_URL_TRAILING)
+            if value.count("(") < value.count(")"):  # "(see http://x.io/a)" keeps no paren
+                value = value[: value.rfind(")")]
+            if "." in value:
+                yield Finding(Entity.URL, m.start(), m.start() + len(value), value)
+
+
+_DETECTORS: dict[Entity, Callable[[str], Iterator[Finding]]] = {
+    Entity.EMAIL: _email,
+    Entity.CREDIT_CARD: _card,
+    Entity.US_SSN: _ssn,
+    Entity.IBAN: _iban,
+    Entity.IP_ADDRESS: _ip,
+    Entity.URL: _url,
+}
+_NOT_PHONES = (Entity.CREDIT_CARD, Entity.IBAN, Entity.US_SSN)
+_NEEDS_DIGITS = {Entity.PHONE: 7, Entity.CREDIT_CARD: 13, Entity.US_SSN: 9, Entity.IBAN: 2}
+
+
+def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
+    """Keep non-overlapping findings (longest first, ties by priority), sorted by start."""
+    ranked = sorted(
+        findings, key=lambda f: (-(f.end - f.start), -TIE_PRIORITY.get(f.entity, -1), f.start)
+    )
+    kept: list[Finding] = []
+    for f in ranked:
+        if all(f.end <= k.start or k.end <= f.start for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
+
+
+def _digit_count(text: str) -> int:
+    if text.isascii():
+        return sum(map(text.count, "0123456789"))
+    return sum(ch.isdecimal() for ch in text)
+
+
+def detect(
+    text: str, entities: Iterable[Entity] = ALL_ENTITIES, *, region: str = "US"
+) -> list[Finding]:
+    """Detect PII in ``text``.
+
+    Args:
+        text: The text to scan.
+        entities: Entity types to look for.
+        region: Default region for phone numbers written without a ``+CC`` prefix.
+
+    Returns:
+        Non-overlapping findings sorted by start (longer span first, then
+        :data:`TIE_PRIORITY`).
+    """
+    if not text:
+        return []
+    digits = _digit_count(text)
+    found: list[Finding] = []
+    wanted = set(entities)
+    for entity in _DETECTORS:
+        if entity in wanted and digits >= _NEEDS_DIGITS.get(entity, 0):
+            found.extend(_DETECTORS[entity](text))
+    if Entity.PHONE in wanted and digits >= _NEEDS_DIGITS[Entity.PHONE]:
+        found.extend(_phone(text, region, [f for f in found if f.entity in _NOT_PHONES]))
+    return resolve_overlaps(found) if len(found) > 1 else found
+
+
+def find_pii(
+    text: str | None, entities: Iterable[Entity] = ALL_ENTITIES, *, region: str = "US"
+) -> list[Entity]:
+    """List the distinct entity types detectable in ``text`` (``None`` holds none).
+
+    Used to prove that model inputs and outputs are PII-free.
+
+    Returns:
+        Distinct entity types found, in :class:`Entity` declaration order.
+    """
+    if text is None:
+        return []
+    present = {f.entity for f in detect(text, entities, region=region)}
+    return [e for e in Entity if e in present]

@@ -1,0 +1,271 @@
+"""Validation of input rows against the compiled GX suite, with per-row verdicts.
+
+`validate` runs the whole suite on one pandas frame. `validate_table` runs it on a DuckDB table
+of any size in bounded memory: the table is read as text in chunks of `chunk_rows`, and GX
+judges each chunk on the row rules. Rules that a chunk cannot judge are judged on the whole
+table: schema (DESCRIBE; new and missing columns are named), row count and uniqueness (SQL in
+DuckDB), and freshness (GX on every chunk; the newest value of the table is fresh when the
+newest of some chunk is). GX's SQL datasource fails on DuckDB, hence pandas chunks.
+
+Only keys leave validation: failing values are never kept.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from governance_pipeline.inputs.expectations import TABLE_LEVEL, descriptions
+from governance_pipeline.store import column_types, fetch_chunks, reader
+
+CHUNK_ROWS = 50_000
+_SCHEMA = "expect_table_columns_to_match_set"
+
+
+@dataclass
+class InputVerdicts:
+    """What validation found: failing rule ids per key, and batch-level failures."""
+
+    failed_by_key: dict[Any, list[str]] = field(default_factory=dict)
+    batch_failures: list[str] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)
+    evaluated: int = 0
+
+    def reason(self, key: Any, suite: dict[str, Any]) -> str:
+        """A readable reason for a quarantined key."""
+        return self.reasons(suite)[key]
+
+    def reasons(self, suite: dict[str, Any]) -> dict[Any, str]:
+        """A readable reason for every quarantined key (the descriptions looked up once)."""
+        described = descriptions(suite)
+        return {
+            key: "; ".join(f"{i}: expected {described.get(i, i)}" for i in ids)
+            for key, ids in self.failed_by_key.items()
+        }
+
+    def batch_message(self, suite: dict[str, Any]) -> str:
+        """The batch failures in words, each with what was found (e.g. the drifted columns)."""
+        described = descriptions(suite)
+        return "; ".join(
+            f"{i}: {self.details[i]}" if i in self.details else f"{i}: expected {described[i]}"
+            for i in self.batch_failures
+        )
+
+    def _fail(self, key: Any, rule_id: str) -> None:
+        failed = self.failed_by_key.setdefault(key, [])
+        if rule_id not in failed:
+            failed.append(rule_id)
+
+    def _fail_batch(self, rule_id: str, detail: str | None = None) -> None:
+        if rule_id not in self.batch_failures:
+            self.batch_failures.append(rule_id)
+        if detail:
+            self.details.setdefault(rule_id, detail)
+
+
+def add_derived(frame: pd.DataFrame, suite: dict[str, Any]) -> pd.DataFrame:
+    """The frame with the typed views the suite declares in `meta.derived` (see expectations)."""
+    out = frame
+    for name, how in suite.get("meta", {}).get("derived", {}).items():
+        if how["from"] not in frame.columns:
+            continue
+        text = frame[how["from"]]
+        if how["as"] == "number":
+            values = pd.to_numeric(text, errors="coerce")
+        elif how["as"] == "stripped":
+            values = text.str.strip()
+        else:
+            parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+            values = pd.Series(np.nan, index=frame.index, dtype="float64")
+            ok = parsed.notna()
+            values[ok] = parsed[ok].astype("int64") // 10**9
+        out = out.assign(**{name: values})
+    return out
+
+
+def parameters(suite: dict[str, Any], now: datetime | None = None) -> dict[str, float]:
+    """Values of the suite's run-time parameters (freshness bounds) at `now`."""
+    now = now or datetime.now(UTC)
+    return {
+        name: (now - timedelta(hours=p["now_minus_hours"])).timestamp()
+        for name, p in suite.get("meta", {}).get("parameters", {}).items()
+    }
+
+
+class _Gx:
+    """One ephemeral GX context and suite, reused for every chunk."""
+
+    def __init__(self, suite: dict[str, Any], key: str, now: datetime | None) -> None:
+        import great_expectations as gx  # slow import: only when validating
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        ctx = gx.get_context(mode="ephemeral")
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._batches = (
+            ctx.data_sources.add_pandas("source")
+            .add_dataframe_asset("rows")
+            .add_batch_definition_whole_dataframe("all")
+        )
+        self._suite = gx.ExpectationSuite(**json.loads(json.dumps(suite)))
+        self._raw, self._key = suite, key
+        self._params = parameters(suite, now)
+        self._order = [e["meta"]["id"] for e in suite["expectations"]]
+
+    def run(self, frame: pd.DataFrame, verdicts: InputVerdicts) -> list[Any]:
+        """Validate one frame; record row failures; return the failed results, in suite order."""
+        batch = self._batches.get_batch(
+            batch_parameters={"dataframe": add_derived(frame, self._raw)}
+        )
+        result = batch.validate(
+            self._suite,
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": [self._key],
+            },
+            expectation_parameters=self._params,
+        )
+        failed = [r for r in result.results if not r.success]
+        failed.sort(key=lambda r: self._order.index(r.expectation_config.meta["id"]))
+        for r in failed:
+            unexpected = (r.result or {}).get("unexpected_index_list")
+            for item in unexpected or ():
+                verdicts._fail(item[self._key], r.expectation_config.meta["id"])
+        return [r for r in failed if (r.result or {}).get("unexpected_index_list") is None]
+
+
+def _source_column(e: dict[str, Any], suite: dict[str, Any]) -> str | None:
+    """The source column an expectation reads (through a derived view), None for the table."""
+    column = e["kwargs"].get("column")
+    derived = suite.get("meta", {}).get("derived", {})
+    return derived[column]["from"] if column in derived else column
+
+
+def schema_drift(kwargs: dict[str, Any], columns: list[str], table: str) -> str | None:
+    """The drift of `columns` from the expected set, in words; None when there is none."""
+    missing = [c for c in kwargs["column_set"] if c not in columns]
+    new = [c for c in columns if c not in kwargs["column_set"]] if kwargs["exact_match"] else []
+    drift = [f"missing column(s) {', '.join(missing)}"] if missing else []
+    drift += [f"new column(s) {', '.join(new)}"] if new else []
+    return f"schema drift in {table}: {'; '.join(drift)}" if drift else None
+
+
+def validate(
+    frame: pd.DataFrame, suite: dict[str, Any], key: str, *, now: datetime | None = None
+) -> InputVerdicts:
+    """Run the whole suite over one frame of text columns; collect failing keys per rule.
+
+    Args:
+        frame: The rows, every value a string or None (the landing zone's text).
+        suite: A compiled suite.
+        key: The column that identifies a row.
+        now: The time freshness is judged at (default: now).
+    """
+    verdicts = InputVerdicts(evaluated=len(frame))
+    schema = [e for e in suite["expectations"] if e["type"] == _SCHEMA]
+    for e in schema:  # judged on the frame as given: the derived views are not drift
+        if drift := schema_drift(e["kwargs"], list(frame.columns), suite["meta"]["source"]):
+            verdicts._fail_batch(e["meta"]["id"], drift)
+    rest = {**suite, "expectations": [e for e in suite["expectations"] if e not in schema]}
+    for r in _Gx(rest, key, now).run(frame, verdicts):
+        verdicts._fail_batch(r.expectation_config.meta["id"])
+    ids = [e["meta"]["id"] for e in suite["expectations"]]
+    verdicts.batch_failures.sort(key=ids.index)
+    return verdicts
+
+
+def _text(column: str, duck_type: str) -> str:
+    """SQL reading a column as text; bytes that are not UTF-8 keep their escaped form behind
+    U+FFFD, which the clean-text rule rejects."""
+    q = f'"{column}"'
+    if duck_type == "BLOB":
+        return f"coalesce(try(decode({q})), '\ufffd' || CAST({q} AS VARCHAR)) AS {q}"
+    if duck_type == "TIMESTAMP WITH TIME ZONE":  # DuckDB writes "+00", ISO 8601 wants "Z"
+        return f"CAST(timezone('UTC', {q}) AS VARCHAR) || 'Z' AS {q}"
+    return f"CAST({q} AS VARCHAR) AS {q}"
+
+
+def _table_rules(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    suite: dict[str, Any],
+    key: str,
+    columns: list[str],
+    verdicts: InputVerdicts,
+) -> None:
+    """Judge the rules a chunk cannot: schema, row count, uniqueness; and rules on columns
+    that are missing (a batch failure each, as GX reports them)."""
+    for e in suite["expectations"]:
+        rid, kind, kw = e["meta"]["id"], e["type"], e["kwargs"]
+        column = _source_column(e, suite)
+        if kind == "expect_table_columns_to_match_set":
+            if drift := schema_drift(kw, columns, table):
+                verdicts._fail_batch(rid, drift)
+        elif kind == "expect_table_row_count_to_be_between":
+            n = verdicts.evaluated
+            low, high = kw.get("min_value"), kw.get("max_value")
+            if (low is not None and n < low) or (high is not None and n > high):
+                verdicts._fail_batch(rid, f"{table} has {n} rows")
+        elif column not in columns:
+            verdicts._fail_batch(rid, f"column {column} is missing from {table}")
+        elif kind == "expect_column_values_to_be_unique":
+            text = f'CAST("{column}" AS VARCHAR)'
+            dupes = con.execute(
+                f'SELECT CAST("{key}" AS VARCHAR) FROM {table} WHERE {text} IN (SELECT {text} '
+                f"FROM {table} WHERE {text} IS NOT NULL GROUP BY 1 HAVING count(*) > 1)"
+            ).fetchall()
+            for (k,) in dupes:
+                verdicts._fail(k, rid)
+
+
+def validate_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    suite: dict[str, Any],
+    key: str,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    now: datetime | None = None,
+) -> InputVerdicts:
+    """Run the suite over a DuckDB table in chunks, in bounded memory (see the module doc)."""
+    types = column_types(con, table)
+    count = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+    verdicts = InputVerdicts(evaluated=int(count))
+    _table_rules(con, table, suite, key, list(types), verdicts)
+    chunked = [
+        e
+        for e in suite["expectations"]
+        if _source_column(e, suite) in types
+        and (e["type"] not in TABLE_LEVEL or e["type"] == "expect_column_max_to_be_between")
+    ]
+    fresh = {e["meta"]["id"] for e in chunked if e["type"] == "expect_column_max_to_be_between"}
+    stale = dict.fromkeys(fresh, 0)
+    chunks = 0
+    if chunked and key in types:
+        gx = _Gx({**suite, "expectations": chunked}, key, now)
+        cur = reader(con)
+        try:
+            cur.execute(f"SELECT {', '.join(_text(c, t) for c, t in types.items())} FROM {table}")
+            names = [d[0] for d in cur.description or ()]
+            for rows in fetch_chunks(cur, chunk_rows):
+                frame = pd.DataFrame.from_records(rows, columns=names)
+                chunks += 1
+                for r in gx.run(frame, verdicts):
+                    rid = r.expectation_config.meta["id"]
+                    if rid in fresh:
+                        stale[rid] += 1
+                    else:
+                        verdicts._fail_batch(rid)
+        finally:
+            cur.close()
+    for rid, n in stale.items():
+        if n == chunks:  # no chunk's newest value is recent enough
+            verdicts._fail_batch(rid, f"no {rid.split('.')[1]} value is recent enough")
+    ids = [e["meta"]["id"] for e in suite["expectations"]]
+    verdicts.batch_failures.sort(key=ids.index)
+    return verdicts

@@ -1,0 +1,206 @@
+"""The output stages: judge every response against the contract, stage or quarantine it, write
+the row ledger that gives every input row of the batch exactly one disposition, and publish.
+
+    stage     the contract judges each answer (with the redacted input it answers); compliant
+              outputs go to `staged_output`, the rest to `output_quarantine`
+    ledger    one disposition per input row; a compliant row is `enriched`
+    gate      when a blocking SLA is breached, the run's `enriched` rows become `withheld`
+    publish   `enriched` receives exactly the rows the ledger marks `enriched`
+
+Publication comes last, after the SLAs, so that a blocking check can stop it; the ledger is
+final before it, so a blocked run still accounts for every row.
+
+Dispositions: `enriched`, `withheld` (met the contract; a blocking SLA stopped publication),
+`input_quarantined`, `output_quarantined`, `call_failed`, `over_budget`; `unprocessed` marks a
+defect (no stage recorded an outcome) and fails the ledger check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import duckdb
+
+from governance_pipeline.inputs.redaction import Redactor
+from governance_pipeline.outputs.contracts import Contract
+from governance_pipeline.sla.verdicts import SlaVerdict
+from governance_pipeline.spec import ResolvedSpec
+from governance_pipeline.store import frame, replace_rows, runs, transaction
+from governance_pipeline.store.runs import RunStatus, now
+
+
+def stage(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
+    """Hold each answered row's output to the contract; stage it or quarantine it.
+
+    `staged_output` has the shape of `enriched` and holds, per run, the outputs that met the
+    contract (with their warnings): what publication will copy if the gate lets it.
+    """
+    job = spec.job
+    key = job.source.key
+    _ensure_staged(con, job.job)
+    rows = con.execute(
+        f"SELECT c.{key}, c.request_hash, k.content, m.data FROM {job.job}.llm_call c "
+        "JOIN governance.llm_cache k USING (request_hash) "
+        f"LEFT JOIN {job.job}.model_input m ON m.{key} = c.{key} AND m.run_id = c.run_id "
+        f"WHERE c.run_id = ? AND c.status IN ('ok', 'cached') ORDER BY c.{key}",
+        [run_id],
+    ).fetchall()
+    verdicts = Contract(spec).judge(
+        (k, content, json.loads(data or "{}")) for k, _, content, data in rows
+    )
+    redactor = Redactor()
+    good: dict[str, list[Any]] = defaultdict(list)
+    bad: dict[str, list[Any]] = defaultdict(list)
+    warned = 0
+    for k, h, content, _ in rows:
+        verdict = verdicts[k]
+        if verdict.errors:
+            bad[key].append(k)
+            bad["request_hash"].append(h)
+            bad["rules"].append(",".join(dict.fromkeys(v.rule_id for v in verdict.errors)))
+            bad["reason"].append("; ".join(str(v) for v in verdict.violations))
+            bad["output_redacted"].append(redactor.redact_text(content)[0])
+            continue
+        assert verdict.output is not None
+        for name in job.output:
+            good[name].append(verdict.output[name])
+        good[key].append(k)
+        good["request_hash"].append(h)
+        good["warnings"].append("; ".join(str(v) for v in verdict.warnings) or None)
+        warned += bool(verdict.warnings)
+    stamp = now()
+    staged = frame(
+        [key, *job.output, "warnings", "run_id", "spec_hash", "request_hash", "enriched_at"],
+        good,
+        run_id=run_id,
+        spec_hash=spec.spec_hash,
+        enriched_at=stamp,
+    )
+    quarantined = frame(
+        ["run_id", key, "request_hash", "rules", "reason", "output_redacted", "quarantined_at"],
+        bad,
+        run_id=run_id,
+        quarantined_at=stamp,
+    )
+    replace_rows(con, f"{job.job}.staged_output", staged, run_id=run_id)
+    replace_rows(con, f"{job.job}.output_quarantine", quarantined, run_id=run_id)
+    return {
+        "judged": len(rows),
+        "compliant": len(staged),
+        "with_warnings": warned,
+        "quarantined": len(quarantined),
+        "compliance_rate": len(staged) / len(rows) if rows else None,
+    }
+
+
+def _ensure_staged(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """`staged_output`: the shape of `enriched` (without its key constraint), rows kept per run."""
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {schema}.staged_output AS "
+        f"SELECT * FROM {schema}.enriched LIMIT 0"
+    )
+
+
+def gate(
+    con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, verdicts: list[SlaVerdict], run_id: str
+) -> list[SlaVerdict]:
+    """Withhold the run's compliant rows when a blocking SLA is breached, which closes the run
+    as `blocked`; the breaching SLAs."""
+    blocking = [v for v in verdicts if v.blocks]
+    if blocking:
+        why = "publication blocked by " + "; ".join(v.summary() for v in blocking)
+        with transaction(con):
+            con.execute(
+                f"UPDATE {spec.job.job}.row_ledger SET disposition = 'withheld', "
+                "reason = ? || coalesce(' (warnings: ' || reason || ')', '') "
+                "WHERE run_id = ? AND disposition = 'enriched'",
+                [why, run_id],
+            )
+            runs.finish(con, run_id, RunStatus.BLOCKED, why)
+    return blocking
+
+
+def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
+    """Publish the rows the ledger marks `enriched` for the run, which closes it as `succeeded`.
+
+    `enriched` is the published table: one row per source key, the latest verdict. Keys of this
+    batch that did not pass are removed from it, so it never shows a stale enrichment.
+    """
+    s, key = spec.job.job, spec.job.source.key
+    with transaction(con):
+        con.execute(
+            f"DELETE FROM {s}.enriched WHERE {key} IN ("
+            f"SELECT {key} FROM {s}.validated_input WHERE run_id = $run UNION ALL "
+            f"SELECT {key} FROM {s}.input_quarantine WHERE run_id = $run)",
+            {"run": run_id},
+        )
+        con.execute(
+            f"INSERT INTO {s}.enriched BY NAME SELECT o.* REPLACE ($now AS enriched_at) "
+            f"FROM {s}.staged_output o JOIN {s}.row_ledger l "
+            f"ON l.{key} = o.{key} AND l.run_id = o.run_id "
+            "WHERE o.run_id = $run AND l.disposition = 'enriched'",
+            {"run": run_id, "now": now()},
+        )
+        runs.finish(con, run_id, RunStatus.SUCCEEDED)
+    published, warned = con.execute(
+        f"SELECT count(*), count(warnings) FROM {s}.enriched WHERE run_id = ?", [run_id]
+    ).fetchone()  # type: ignore[misc]
+    return {"enriched": int(published), "with_warnings": int(warned)}
+
+
+def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
+    """One row per raw row of the run, with its disposition and the reason for it.
+
+    Quarantined input rows are counted as quarantined (a row with a NULL or shared key by its
+    position, `source_row`); every other row of the batch has a key of its own, which joins it
+    to its request, call and verdict.
+    """
+    s, key = spec.job.job, spec.job.source.key
+    _ensure_staged(con, s)
+    with transaction(con):
+        con.execute(f"DELETE FROM {s}.row_ledger WHERE run_id = ?", [run_id])
+        con.execute(
+            f"""
+            INSERT INTO {s}.row_ledger BY NAME
+            WITH mi AS (SELECT {key}, request_hash FROM {s}.model_input WHERE run_id = $run),
+            lc AS (SELECT * FROM {s}.llm_call WHERE run_id = $run
+                   AND status NOT IN ('superseded', 'repair_failed')),  -- see calling.py
+            en AS (SELECT * FROM {s}.staged_output WHERE run_id = $run),
+            oq AS (SELECT * FROM {s}.output_quarantine WHERE run_id = $run),
+            dispositions AS (
+            SELECT {key}, source_row, 'input_quarantined' AS disposition, reason,
+                NULL AS request_hash
+            FROM {s}.input_quarantine WHERE run_id = $run
+            UNION ALL BY NAME
+            SELECT v.{key}, NULL AS source_row,
+                CASE WHEN en.{key} IS NOT NULL THEN 'enriched'
+                     WHEN oq.{key} IS NOT NULL THEN 'output_quarantined'
+                     WHEN lc.status = 'over_budget' THEN 'over_budget'
+                     WHEN lc.status = 'failed' THEN 'call_failed'
+                     ELSE 'unprocessed' END AS disposition,
+                CASE WHEN en.{key} IS NOT NULL THEN en.warnings
+                     WHEN oq.{key} IS NOT NULL THEN oq.reason
+                     WHEN lc.status = 'over_budget' THEN 'budget: the run''s cap was reached'
+                     WHEN lc.status = 'failed' THEN
+                        coalesce(lc.error_class, 'UnknownError') || ': the model call failed '
+                        || CASE WHEN lc.attempt = 0 THEN 'fast: the circuit breaker was open'
+                                ELSE 'after ' || lc.attempt || ' attempt(s)' END
+                     ELSE 'no stage recorded an outcome for this row' END AS reason,
+                coalesce(lc.request_hash, mi.request_hash) AS request_hash
+            FROM {s}.validated_input v
+            LEFT JOIN mi USING ({key}) LEFT JOIN lc USING ({key})
+            LEFT JOIN en USING ({key}) LEFT JOIN oq USING ({key})
+            WHERE v.run_id = $run)
+            SELECT $run AS run_id, $hash AS spec_hash, $now AS recorded_at, * FROM dispositions
+            """,
+            {"run": run_id, "hash": spec.spec_hash, "now": now()},
+        )
+    counts = dict(
+        con.execute(
+            f"SELECT disposition, count(*) FROM {s}.row_ledger WHERE run_id = ? GROUP BY 1",
+            [run_id],
+        ).fetchall()
+    )
+    return {"rows": sum(counts.values()), "by_disposition": counts}

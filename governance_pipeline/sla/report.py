@@ -1,0 +1,130 @@
+"""Rendering of a run summary for the terminal, as an SLA report reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from governance_pipeline.outputs.evals import ExampleCheck, ModelEval
+from governance_pipeline.sla.summary import RunSummary
+from governance_pipeline.sla.verdicts import SlaState, SlaVerdict
+
+
+def render(summary: RunSummary, console: Console, db_path: Path) -> None:
+    """Print the run summary: rows, dispositions and reasons, usage, SLAs, where to look next."""
+    s = summary
+    console.print(f"[bold]{s.job}[/bold] run {s.run_id}")
+    console.print(f"endpoint: {s.endpoint}")
+    enriched = s.by_disposition.get("enriched", 0)
+    console.print(
+        f"rows in: {s.rows_in}   enriched: {enriched}   "
+        + "   ".join(f"{d}: {n}" for d, n in s.by_disposition.items() if d != "enriched")
+    )
+    if s.reasons:
+        reasons = Table(title="Rows not enriched, by reason", title_justify="left")
+        for col in ("disposition", "rule or error", "rows"):
+            reasons.add_column(col, justify="right" if col == "rows" else "left")
+        for disposition, rule, n in s.reasons:
+            reasons.add_row(disposition, rule, str(n))
+        console.print(reasons)
+    m = s.metrics
+
+    def shown(value: float | None, fmt: str) -> str:
+        return "n/a" if value is None else format(value, fmt)
+
+    console.print(
+        f"compliance rate: {shown(m.get('compliance_rate'), '.1%')}   "
+        f"error rate: {shown(m.get('error_rate'), '.1%')}   latency p50/p95/p99: "
+        + "/".join(shown(m.get(f"latency_{q}_ms"), ",.0f") for q in ("p50", "p95", "p99"))
+        + f" ms   cost per 1k rows: ${shown(m.get('cost_per_1k_rows_usd'), '.4f')}"
+    )
+    console.print(
+        f"calls: {s.calls_made} made, {s.cache_hits} served from cache   tokens: "
+        f"{s.tokens_in:,} in, {s.tokens_out:,} out   cost: ${s.cost_usd:.4f}"
+    )
+    console.print(sla_table(s.slas))
+    if s.blocked_by:
+        console.print(
+            "[red]publication blocked[/red] by "
+            + ", ".join(v.sla_id for v in s.blocked_by)
+            + f": {s.by_disposition.get('withheld', 0)} compliant row(s) withheld; "
+            "the published table keeps its previous rows"
+        )
+    console.print(
+        f"Look next: the tables in {db_path} (schema {s.job}: row_ledger, output_quarantine, "
+        "llm_call), or `govern ui` for the asset graph, checks and run log."
+    )
+
+
+def sla_table(verdicts: list[SlaVerdict]) -> Table:
+    """The SLA report: promised, measured, breached or not, error budget left."""
+    table = Table(title="SLAs", title_justify="left")
+    for col in ("sla", "promised", "measured", "sample", "verdict", "budget left"):
+        table.add_column(
+            col,
+            justify="right" if col in ("sample", "budget left") else "left",
+            overflow="fold",
+        )
+    for v in verdicts:
+        measured = "n/a" if v.measured is None else f"{v.measured:.4g}"
+        if v.confidence is not None and v.held_to is not None:
+            measured += f" (bound {v.held_to:.3g})"
+        verdict = {
+            SlaState.HELD: "[green]held[/green]",
+            SlaState.NO_DATA: "[green]held[/green] (no data)",
+            SlaState.INSUFFICIENT_SAMPLE: f"not declared (n < {v.min_sample})",
+            SlaState.BREACHED: "[red]BREACHED[/red]"
+            if v.severity.value == "ERROR"
+            else "[yellow]breached[/yellow]",
+        }[v.state]
+        if v.blocks:
+            verdict += " [red](blocks)[/red]"
+        budget = "n/a" if v.budget_left is None else f"{v.budget_left:.0%}"
+        table.add_row(
+            f"{v.sla_id}\n[dim]{v.level} {v.severity.value}[/dim]",
+            v.promised,
+            measured,
+            str(v.sample_size),
+            verdict,
+            budget,
+        )
+    return table
+
+
+def render_example_checks(checks: list[ExampleCheck], console: Console) -> None:
+    """The worked examples held to the contract: each good accepted, each bad rejected."""
+    table = Table(title="Worked examples against the contract", title_justify="left")
+    for col in ("example", "answer", "expected", "contract found", "verdict"):
+        table.add_column(col, overflow="fold")
+    for c in checks:
+        found = ", ".join(c.found) or "no error"
+        verdict = "[green]ok[/green]" if c.passed else "[red]SPEC DEFECT[/red]"
+        answer = c.kind + (f" ({c.declared_reason})" if c.declared_reason else "")
+        table.add_row(str(c.example), answer, c.expected, found, verdict)
+    console.print(table)
+
+
+def render_model_evals(evaluations: list[ModelEval], console: Console) -> None:
+    """Compliance per rule of each model, side by side."""
+    table = Table(title="Model answers to the example inputs", title_justify="left")
+    table.add_column("rule")
+    for e in evaluations:
+        table.add_column(e.model, justify="right")
+    table.add_row("answered", *(f"{e.answered}/{e.examples}" for e in evaluations))
+    table.add_row("compliant", *(f"{e.compliant}/{e.examples}" for e in evaluations))
+    rules = dict.fromkeys(r for e in evaluations for r in e.by_rule)
+    for rule in rules:
+        table.add_row(
+            rule, *(f"{e.by_rule[rule]:.0%}" if rule in e.by_rule else "n/a" for e in evaluations)
+        )
+    for name in dict.fromkeys(n for e in evaluations for n in e.agreement):
+        table.add_row(
+            f"{name} agrees with the good answer",
+            *(f"{e.agreement[name]:.0%}" if name in e.agreement else "n/a" for e in evaluations),
+        )
+    console.print(table)
+    for e in evaluations:
+        for failure in e.failures:
+            console.print(f"[dim]{e.model}[/dim] {failure}", highlight=False)
