@@ -2,6 +2,7 @@
 
     GovernanceError
     ├── ProjectError         no project here (no governance.yaml at or above this folder)
+    ├── ConfigError          a GOVERNANCE_ variable holds a value its setting cannot take
     ├── SpecError            a spec file is malformed, inconsistent or points at nothing
     ├── StoreError           the DuckDB store cannot be opened or is missing a table
     ├── EndpointError        the model endpoint is misconfigured or cannot be started
@@ -22,6 +23,10 @@ class GovernanceError(Exception):
 
 class ProjectError(GovernanceError):
     """No governance project where one was looked for, or a setting names a wrong one."""
+
+
+class ConfigError(GovernanceError):
+    """A setting from the environment is invalid; the message names the variable."""
 
 
 class SpecError(GovernanceError):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
 
 from governance_pipeline import project
+from governance_pipeline.errors import ConfigError
 
 
 class StructuredOutput(str, Enum):
@@ -41,6 +45,24 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GOVERNANCE_", extra="ignore", populate_by_name=True
     )
+
+    def __init__(self, **values: Any) -> None:
+        """Read the environment; a bad value is one line naming its variable.
+
+        Raises:
+            ConfigError: a variable's value is not valid for its setting.
+        """
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+        except _SourceError as exc:  # a value that should be JSON and is not
+            name = re.search(r'field "(\w+)"', str(exc))
+            variable = env_name(name[1]) if name else "a GOVERNANCE_ variable"
+            raise ConfigError(
+                f"{variable} is not valid JSON; e.g. "
+                '{"gpt-4o-mini": {"input": 0.00015, "output": 0.0006}}'
+            ) from None
 
     project_dir: Path | None = Field(
         None,
@@ -157,3 +179,27 @@ def dagster_home(settings: Settings | None = None) -> Path:
     if not config.exists() or not config.read_text().strip():
         config.write_text("telemetry:\n  enabled: false\n")
     return home
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a setting."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"GOVERNANCE_{field.upper()}"
+
+
+def _describe(exc: ValidationError) -> str:
+    """The first problem of a settings validation, as `VARIABLE=value: what is wrong`."""
+    err = exc.errors()[0]
+    field = next((str(p) for p in err["loc"] if isinstance(p, str)), "?")
+    names = {env_name(f).lower(): f for f in Settings.model_fields}
+    field = names.get(field.lower(), field)
+    info = Settings.model_fields.get(field)
+    secret = info is not None and "SecretStr" in str(info.annotation)
+    shown = "(hidden)" if secret else repr(err.get("input"))
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    inner = ".".join(str(p) for p in err["loc"][1:])
+    where = f"{env_name(field)} ({inner})" if inner else env_name(field)
+    return f"{where}={shown}: {err['msg'].removeprefix('Value error, ')}{more}"

@@ -1,6 +1,9 @@
 """Incidents: one open incident per job and check, from its first failed evaluation until a
-passing one closes it. Opening sends one alert; closing sends one recovery notice; evaluations
+measured pass closes it. Opening sends one alert; closing sends one recovery notice; evaluations
 in between send nothing, however many runs or sensor ticks see them.
+
+A pass on no sample (no calls, no published rows) or on fewer than the SLA's `min_sample`
+closes nothing: a run against a dead endpoint must not resolve a real breach in PagerDuty.
 
 Every alert is a row of `governance.alert`, and every attempt at a sink a row of
 `governance.alert_delivery` (delivered, failed after N tries, or skipped because the sink's
@@ -50,6 +53,13 @@ def observe(
     else:
         if open_ is None:
             return None
+        if not measured(e):
+            con.execute(
+                "UPDATE governance.incident SET last_run_id = ? "
+                "WHERE incident_id = ? AND closed_at IS NULL",
+                [e.run_id, incident_id],
+            )
+            return None
         con.execute(
             "UPDATE governance.incident SET closed_run_id = ?, closed_at = current_timestamp "
             "WHERE incident_id = ? AND closed_at IS NULL",
@@ -61,6 +71,15 @@ def observe(
         )
     dispatch(con, alert, config)
     return alert
+
+
+UNMEASURED = ("no_data", "insufficient_sample")
+"""SLA states (`sla.SlaState`) that pass without a measurement able to show a breach."""
+
+
+def measured(evaluation: Evaluation) -> bool:
+    """True when a passing evaluation rests on a sample that could have failed it."""
+    return evaluation.metadata.get("state") not in UNMEASURED
 
 
 def _recorded(con: duckdb.DuckDBPyConnection, alert: Alert) -> bool:

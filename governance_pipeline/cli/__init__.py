@@ -405,6 +405,7 @@ def serve(
 
 
 @app.command()
+@_guarded
 def ui(port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000) -> None:
     """Start Dagster's web UI on the workspace: the asset graph, checks, runs and schedules."""
     settings = Settings()

@@ -4,8 +4,11 @@ A window is `run` (the current run), `day` (the job's runs that started in the 2
 the current run's start) or the last N runs; a run counts once its ledger is written.
 
     compliance_rate     outputs that met the contract / outputs judged (published or withheld)
-    error_rate          calls that failed after retries / calls that reached the endpoint
-    latency_p50/95/99   over calls answered (paid or cached), in ms
+    error_rate          rows whose call failed (after its retries, or stopped by the circuit
+                        breaker) / rows sent to the endpoint in the window; cached rows made
+                        no call and do not count, so a cache-only run has no sample
+    latency_p50/95/99   over calls the endpoint answered in the window, in ms (a cached answer
+                        keeps its first call's latency, which is not this run's)
     cost_per_1k_rows    cost of the window / its rows x 1000; cost_per_run: cost / runs
     tokens_per_run      tokens in and out / runs: the token budget
     freshness_hours     age of the newest published row, now (an SLA measured before this run
@@ -73,11 +76,12 @@ def measure(
     rows = sum(ledger.values())
     compliant = ledger.get("enriched", 0) + ledger.get("withheld", 0)
     answered = compliant + ledger.get("output_quarantined", 0)
-    called = answered + ledger.get("call_failed", 0)
-    quantiles, timed, cost, tokens = con.execute(
-        "SELECT quantile_cont(latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE status IN "
-        "('ok', 'cached')), count(*) FILTER (WHERE status IN ('ok', 'cached')), "
-        "sum(cost_usd), sum(coalesce(tokens_in, 0) + coalesce(tokens_out, 0)) "
+    quantiles, timed, cost, tokens, failed, called = con.execute(
+        "SELECT quantile_cont(latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE status = 'ok'), "
+        "count(*) FILTER (WHERE status = 'ok'), "
+        "sum(cost_usd), sum(coalesce(tokens_in, 0) + coalesce(tokens_out, 0)), "
+        "count(*) FILTER (WHERE status = 'failed'), "
+        "count(*) FILTER (WHERE status IN ('ok', 'failed')) "
         f"FROM {job}.llm_call WHERE list_contains($runs, run_id)",
         params,
     ).fetchone()  # type: ignore[misc]
@@ -104,7 +108,7 @@ def measure(
 
     return {
         Metric.COMPLIANCE_RATE: share(compliant, answered),
-        Metric.ERROR_RATE: share(ledger.get("call_failed", 0), called),
+        Metric.ERROR_RATE: share(int(failed or 0), int(called or 0)),
         Metric.LATENCY_P50_MS: Measurement(p50, int(timed or 0)),
         Metric.LATENCY_P95_MS: Measurement(p95, int(timed or 0)),
         Metric.LATENCY_P99_MS: Measurement(p99, int(timed or 0)),

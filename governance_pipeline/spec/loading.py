@@ -180,7 +180,22 @@ def _resolve(
         for i, sla in enumerate(spec.slas):
             _merge(slas, sla, Origin(file=str(file), line=line_of(lines, ("slas", i))), "slas")
     for i, text in enumerate(user_instructions, start=1):
-        _merge(policies, user_policy(i, text), Origin(file="<run>", line=None), "policies")
+        policy = user_policy(i, text)
+        if not policy.id.startswith("user.") and policy.id not in policies:
+            overridable = [
+                k
+                for k, rp in policies.items()
+                if rp.item.level is Level.GUIDELINE
+                or (rp.item.level is Level.DEVELOPER and rp.item.overridable)
+            ]
+            raise SpecError(
+                f"instruction {policy.id}=... names no policy of this job, so it would add a new "
+                f"one instead of overriding; ids a run may override: {', '.join(overridable)} "
+                "(plain text without `ID=` adds a user instruction)",
+                file="<run>",
+                field=f"instruction.{policy.id}",
+            )
+        _merge(policies, policy, Origin(file="<run>", line=None), "policies")
     return policies, slas
 
 

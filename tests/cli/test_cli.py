@@ -209,3 +209,38 @@ def test_a_blocked_publication_is_reported_as_such(
     assert "breach of run" not in out  # the check's alert reports it; the run did not fail
     assert demo_code == 0, demo_out  # the demo shows governance at work; it is not an error
     assert "governance working" in demo_out
+
+
+def test_a_mistyped_instruction_id_is_refused_naming_the_valid_ones(
+    demo_db: Path, endpoint_env: FakeOpenAI
+) -> None:
+    code, out = invoke("run", "support_triage", "--instruction", "triage-urgncy=All low.")
+    assert code == 1
+    assert "triage-urgncy" in out and "names no policy" in out and "triage-urgency" in out
+    assert endpoint_env.calls == 0  # refused before any run starts
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("GOVERNANCE_STRUCTURED_OUTPUT", "jsonschema", "'json_schema', 'json_object_schema'"),
+        ("GOVERNANCE_LOCAL_MODEL_PORT", "abc", "valid integer"),
+        ("GOVERNANCE_PRICES", "{not json", "not valid JSON"),
+        ("GOVERNANCE_PRICES", '{"m": {"input": -1, "output": 1}}', "(m.input)=-1"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    code, out = invoke("validate")
+    assert code == 1
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1 and variable in lines[0] and expected in lines[0], out
+
+
+def test_report_names_an_unknown_job_and_a_job_never_run(demo_db: Path) -> None:
+    code, out = invoke("report", "no_such_job")
+    assert code == 1 and "unknown job 'no_such_job'" in out and "support_triage" in out
+    code, out = invoke("report", "support_triage")
+    assert code == 1 and "never run" in out and "govern run support_triage" in out

@@ -149,3 +149,54 @@ def test_a_breach_alerts_once_and_its_recovery_notifies_once(
     }
     assert {c for (c,) in open_incidents} == {c for c in failed if c not in now_passing}
     assert "127.0.0.1" not in stored and SECRET not in stored and "sk-test" not in stored
+
+
+def test_a_run_with_no_sample_leaves_the_incident_open(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A breach opens the compliance incident; a run against a dead endpoint measures nothing
+    (every row `call_failed`), so it must not close it or send a recovery (in PagerDuty that
+    would resolve a real breach); the next measured pass closes it with one notice. The
+    cache-only rerun after it has no latency sample: it judges no call of its own."""
+    defs = build_definitions(SPEC_DIR, str(demo_db))
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {"store": GovernanceStore(db_path=str(demo_db))}
+    checks = defs.resolve_sensor_def("governance_alerts")
+
+    def run_and_look(llm: FakeOpenAI) -> dg.ExecuteInProcessResult:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.base_url)
+        result = defs.resolve_job_def("support_triage_job").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        checks(dg.build_sensor_context(instance=instance, resources=resources))
+        return result
+
+    with http_receiver() as http:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("GOVERNANCE_PAGERDUTY_URL", http.url("/pagerduty"))
+        monkeypatch.setenv("GOVERNANCE_PAGERDUTY_ROUTING_KEY", "routing-key")
+        with FakeOpenAI(wrong_enum) as bad:
+            run_and_look(bad)
+        with store.connect(demo_db) as con:
+            con.execute("DELETE FROM governance.llm_cache")
+        with FakeOpenAI(triage) as dead:
+            dead.down = True
+            run_and_look(dead)
+        with store.connect(demo_db, read_only=True) as con:
+            still_open = con.execute(
+                "SELECT count(*) FROM governance.incident WHERE check_name = "
+                "'sla_triage_compliance' AND closed_at IS NULL"
+            ).fetchone()[0]
+        assert still_open == 1
+        actions = [(r.json["dedup_key"], r.json["event_action"]) for r in http.at("/pagerduty")]
+        assert ("support_triage:sla_triage_compliance", "resolve") not in actions
+        with FakeOpenAI(triage) as good:
+            run_and_look(good)
+            rerun = run_and_look(good)  # every answer from the cache
+        actions = [(r.json["dedup_key"], r.json["event_action"]) for r in http.at("/pagerduty")]
+    assert actions.count(("support_triage:sla_triage_compliance", "resolve")) == 1
+    latency = next(
+        e for e in rerun.get_asset_check_evaluations() if e.check_name == "sla_triage_latency_p50"
+    )
+    assert latency.metadata["sample_size"].value == 0
+    assert latency.metadata["state"].value == "no_data"
