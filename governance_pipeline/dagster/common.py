@@ -38,11 +38,52 @@ def source_key(spec: ResolvedSpec) -> dg.AssetKey:
 
 
 def meta(figures: dict[str, Any]) -> dict[str, Any]:
-    """Dagster metadata from a stage's figures: numbers stay numbers, the rest becomes JSON."""
-    return {
-        k: v if isinstance(v, (int, float, str)) else dg.MetadataValue.json(v)
-        for k, v in figures.items()
+    """Dagster metadata from a stage's figures: numbers stay numbers (rounded for people: no
+    0.12015020005205779, no 1.383e+04), the rest becomes JSON."""
+    return {k: _value(v) for k, v in figures.items() if v is not None}
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, bool) or isinstance(v, (int, str)):
+        return v
+    if isinstance(v, float):
+        return rounded(v)
+    return dg.MetadataValue.json(_rounded_all(v))
+
+
+def rounded(x: float) -> float | int:
+    """A float as a person reads it: whole above 1,000, four significant digits below."""
+    if abs(x) >= 1000:
+        return round(x)
+    return float(f"{x:.4g}")
+
+
+def _rounded_all(v: Any) -> Any:
+    if isinstance(v, float):
+        return rounded(v)
+    if isinstance(v, dict):
+        return {k: _rounded_all(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_rounded_all(x) for x in v]
+    return v
+
+
+def table_meta(
+    con: duckdb.DuckDBPyConnection, table: str, run_id: str | None = None
+) -> dict[str, Any]:
+    """The table's column schema and row count (`dagster/column_schema`, `dagster/row_count`),
+    and with `run_id` the rows this run wrote."""
+    columns = con.execute(f"DESCRIBE {table}").fetchall()
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind, *_ in columns])
+    count = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    figures: dict[str, Any] = {
+        "dagster/column_schema": schema,
+        "dagster/row_count": int(count[0]) if count else 0,
     }
+    if run_id is not None and any(name == "run_id" for name, *_ in columns):
+        mine = con.execute(f"SELECT count(*) FROM {table} WHERE run_id = ?", [run_id]).fetchone()
+        figures["rows_this_run"] = int(mine[0]) if mine else 0
+    return figures
 
 
 @contextmanager

@@ -5,7 +5,14 @@ from typing import Any
 
 import dagster as dg
 
-from governance_pipeline.dagster.common import fail_run, meta, source_key, stage_keys, stage_of
+from governance_pipeline.dagster.common import (
+    fail_run,
+    meta,
+    source_key,
+    stage_keys,
+    stage_of,
+    table_meta,
+)
 from governance_pipeline.dagster.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline.inputs import model_input as model_input_stage
 from governance_pipeline.inputs import stages
@@ -49,13 +56,27 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         instructions: RunInstructions,
     ) -> Any:
         run_spec, run_id = instructions.apply(spec), context.run.run_id
+        resolved = endpoint.resolve(spec.job.model.name)
+        context.instance.add_run_tags(
+            run_id,
+            {
+                "governance/spec_hash": run_spec.spec_hash,
+                "governance/model": resolved.model,
+                "governance/instructions": ",".join(
+                    rp.item.id for rp in run_spec.policies if rp.origin.file == "<run>"
+                )
+                or "none",
+            },
+        )
         with stage_of(store, run_id) as con:
-            figures = stages.validate_input(
-                con, run_spec, run_id, endpoint.resolve(spec.job.model.name)
-            )
+            figures = stages.validate_input(con, run_spec, run_id, resolved)
             failures = figures["batch_failures"]
             if failures:
                 fail_run(con, run_id, "input_batch", figures["batch_message"])
+            tables = {
+                t: table_meta(con, f"{name}.{t}", run_id)
+                for t in ("validated_input", "input_quarantine")
+            }
         if abandoned := figures["abandoned_runs"]:
             context.log.warning(f"closed as abandoned (process gone): {', '.join(abandoned)}")
         yield dg.MaterializeResult(
@@ -63,11 +84,13 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             metadata=meta(
                 {k: figures[k] for k in ("rows_in", "validated")}
                 | {"spec_hash": run_spec.spec_hash}
-            ),
+            )
+            | tables["validated_input"],
         )
         yield dg.MaterializeResult(
             asset_key=key["input_quarantine"],
-            metadata=meta({k: figures[k] for k in ("quarantined", "quarantined_by_rule")}),
+            metadata=meta({k: figures[k] for k in ("quarantined", "quarantined_by_rule")})
+            | tables["input_quarantine"],
         )
         yield dg.AssetCheckResult(
             asset_key=key["validated_input"],
@@ -106,8 +129,9 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             leaks = scanned["rows_with_pii"]
             if leaks:
                 fail_run(con, run_id, "no_pii", f"{leaks} model inputs hold detectable PII")
+            table = table_meta(con, f"{name}.model_input", run_id)
         return dg.MaterializeResult(
-            metadata=meta(figures),
+            metadata=meta(figures) | table,
             check_results=[
                 dg.AssetCheckResult(
                     check_name="no_pii",

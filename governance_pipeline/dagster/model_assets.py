@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 import dagster as dg
 
-from governance_pipeline.dagster.common import meta, stage_keys, stage_of
+from governance_pipeline.dagster.common import meta, stage_keys, stage_of, table_meta
 from governance_pipeline.dagster.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline.llm import calling
 from governance_pipeline.llm.endpoint import Endpoint
@@ -50,6 +50,7 @@ def build_llm_asset(spec: ResolvedSpec) -> dg.AssetsDefinition:
             figures = calling.call_model(
                 con, instructions.apply(spec), resolved, run_id, on_progress=progress
             )
-        return dg.MaterializeResult(metadata=meta(figures))
+            table = table_meta(con, f"{spec.name}.llm_call", run_id)
+        return dg.MaterializeResult(metadata=meta(figures) | table)
 
     return llm_call

@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 
 from governance_pipeline import sla
-from governance_pipeline.dagster.common import fail_run, meta, stage_keys, stage_of
+from governance_pipeline.dagster.common import fail_run, meta, stage_keys, stage_of, table_meta
 from governance_pipeline.dagster.resources import GovernanceStore, RunInstructions
 from governance_pipeline.outputs import outcomes
 from governance_pipeline.spec import ResolvedSpec, Severity
@@ -60,6 +60,17 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         run_id = context.run.run_id
         with stage_of(store, run_id) as con:
             figures = outcomes.stage(con, instructions.apply(spec), run_id)
+            by_rule = dict(
+                con.execute(
+                    "SELECT rule, count(*) FROM (SELECT unnest(string_split(rules, ',')) AS rule "
+                    f"FROM {name}.output_quarantine WHERE run_id = ?) GROUP BY 1 ORDER BY 2 DESC",
+                    [run_id],
+                ).fetchall()
+            )
+            tables = {
+                t: table_meta(con, f"{name}.{t}", run_id)
+                for t in ("staged_output", "output_quarantine")
+            }
         yield dg.MaterializeResult(
             asset_key=key["staged_output"],
             metadata=meta(
@@ -68,45 +79,13 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
                     for k in ("judged", "compliant", "with_warnings", "compliance_rate")
                     if figures[k] is not None
                 }
-            ),
+            )
+            | tables["staged_output"],
         )
         yield dg.MaterializeResult(
             asset_key=key["output_quarantine"],
-            metadata=meta({"quarantined": figures["quarantined"]}),
-        )
-
-    @dg.asset(
-        key=key["row_ledger"],
-        deps=[key["staged_output"], key["output_quarantine"], key["input_quarantine"]],
-        group_name=group,
-        description="One final disposition, with its reason, for every input row of the run.",
-        check_specs=[
-            dg.AssetCheckSpec(
-                "ledger_complete",
-                asset=key["row_ledger"],
-                blocking=True,
-                description="Every input row has exactly one outcome.",
-            )
-        ],
-    )
-    def row_ledger(
-        context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
-    ) -> dg.MaterializeResult:
-        run_id = context.run.run_id
-        with stage_of(store, run_id) as con:
-            figures = outcomes.write_ledger(con, instructions.apply(spec), run_id)
-            unprocessed = figures["by_disposition"].get("unprocessed", 0)
-            if unprocessed:
-                fail_run(con, run_id, "ledger_complete", f"{unprocessed} rows have no outcome")
-        return dg.MaterializeResult(
-            metadata=meta(figures),
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name="ledger_complete",
-                    passed=unprocessed == 0,
-                    metadata={"rows": figures["rows"], "unprocessed": unprocessed},
-                )
-            ],
+            metadata=meta({"quarantined": figures["quarantined"], "quarantined_by_rule": by_rule})
+            | tables["output_quarantine"],
         )
 
     sla_checks = [
@@ -119,39 +98,87 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         for r in spec.slas
     ]
 
-    @dg.asset(
-        key=key["sla_result"],
-        deps=[key["row_ledger"]],
-        group_name=group,
-        description="The run held against the spec's SLAs; blocking ones gate publication.",
-        check_specs=sla_checks,
+    @dg.multi_asset(
+        name=f"{name}__settle",
+        specs=[
+            dg.AssetSpec(
+                key["row_ledger"],
+                deps=[key["staged_output"], key["output_quarantine"], key["input_quarantine"]],
+                group_name=group,
+                description="One final disposition, with its reason, for every input row of "
+                "the run (after the publication gate).",
+            ),
+            dg.AssetSpec(
+                key["sla_result"],
+                deps=[key["row_ledger"]],
+                group_name=group,
+                description="The run held against the spec's SLAs; blocking ones gate publication.",
+            ),
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "ledger_complete",
+                asset=key["row_ledger"],
+                blocking=True,
+                description="Every input row has exactly one outcome.",
+            ),
+            *sla_checks,
+        ],
     )
-    def sla_result(
+    def settle(
         context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
-    ) -> dg.MaterializeResult:
+    ) -> Any:
+        """The ledger, the SLAs held against it, and the gate, in one step: the ledger's
+        metadata is what DuckDB holds once the gate has withheld what it withholds."""
         run_spec, run_id = instructions.apply(spec), context.run.run_id
         with stage_of(store, run_id) as con:
+            figures = outcomes.write_ledger(con, run_spec, run_id)
+            unprocessed = figures["by_disposition"].get("unprocessed", 0)
+            if unprocessed:
+                fail_run(con, run_id, "ledger_complete", f"{unprocessed} rows have no outcome")
             verdicts = sla.evaluate(con, run_spec, run_id, scheduled_at(context.run.tags))
             blocked = outcomes.gate(con, run_spec, verdicts, run_id)
-        return dg.MaterializeResult(
+            final = dict(
+                con.execute(
+                    f"SELECT disposition, count(*) FROM {name}.row_ledger WHERE run_id = ? "
+                    "GROUP BY 1 ORDER BY 2 DESC",
+                    [run_id],
+                ).fetchall()
+            )
+            tables = {
+                t: table_meta(con, f"{name}.{t}", run_id) for t in ("row_ledger", "sla_result")
+            }
+        yield dg.MaterializeResult(
+            asset_key=key["row_ledger"],
+            metadata=meta({"rows": figures["rows"], "by_disposition": final})
+            | tables["row_ledger"],
+        )
+        yield dg.AssetCheckResult(
+            asset_key=key["row_ledger"],
+            check_name="ledger_complete",
+            passed=unprocessed == 0,
+            metadata={"rows": figures["rows"], "unprocessed": unprocessed},
+        )
+        yield dg.MaterializeResult(
+            asset_key=key["sla_result"],
             metadata={
                 "report": dg.MetadataValue.md(sla.as_markdown(verdicts)),
                 "breached": sum(not v.passed for v in verdicts),
                 "publication": "blocked by " + ", ".join(v.sla_id for v in blocked)
                 if blocked
                 else "allowed",
-            },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=check.name,
-                    passed=v.passed,
-                    severity=_severity(v.severity),
-                    description=v.summary(),
-                    metadata=meta({k: x for k, x in sla.as_metadata(v).items() if x is not None}),
-                )
-                for check, v in zip(sla_checks, verdicts, strict=True)
-            ],
+            }
+            | tables["sla_result"],
         )
+        for check, v in zip(sla_checks, verdicts, strict=True):
+            yield dg.AssetCheckResult(
+                asset_key=key["sla_result"],
+                check_name=check.name,
+                passed=v.passed,
+                severity=_severity(v.severity),
+                description=v.summary(),
+                metadata=meta(sla.as_metadata(v)),
+            )
 
     @dg.asset(
         key=key["enriched"],
@@ -166,6 +193,7 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         run_id = context.run.run_id
         with stage_of(store, run_id) as con:
             figures = outcomes.publish(con, instructions.apply(spec), run_id)
-        return dg.MaterializeResult(metadata=meta(figures))
+            table = table_meta(con, f"{name}.enriched", run_id)
+        return dg.MaterializeResult(metadata=meta(figures) | table)
 
-    return [judge, row_ledger, sla_result, enriched]
+    return [judge, settle, enriched]

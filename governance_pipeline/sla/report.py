@@ -40,9 +40,15 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
         + "/".join(shown(m.get(f"latency_{q}_ms"), ",.0f") for q in ("p50", "p95", "p99"))
         + f" ms   cost per 1k rows: ${shown(m.get('cost_per_1k_rows_usd'), '.4f')}"
     )
+    calls = f"calls: {s.calls_made} sent ({s.attempts} attempts)"
+    if s.stopped_by_breaker:
+        calls += f", {s.stopped_by_breaker} rows stopped by the circuit breaker"
+    if s.over_budget:
+        calls += f", {s.over_budget} rows over budget"
     console.print(
-        f"calls: {s.calls_made} made, {s.cache_hits} served from cache   tokens: "
-        f"{s.tokens_in:,} in, {s.tokens_out:,} out   cost: ${s.cost_usd:.4f}"
+        f"{calls}, {s.cache_hits} rows served from cache   tokens: "
+        f"{s.tokens_in:,} in, {s.tokens_out:,} out   cost: ${s.cost_usd:.4f}",
+        highlight=False,
     )
     console.print(sla_table(s.slas))
     if s.blocked_by:

@@ -24,7 +24,12 @@ class RunSummary:
     tokens_in: int = 0
     tokens_out: int = 0
     calls_made: int = 0
+    """Requests sent to the endpoint (each at least once); `attempts` counts the retries too."""
+    attempts: int = 0
+    stopped_by_breaker: int = 0
+    """Rows whose call was never sent: the circuit breaker had judged the endpoint dead."""
     cache_hits: int = 0
+    over_budget: int = 0
     cost_usd: float = 0.0
     slas: list[SlaVerdict] = field(default_factory=list)
     metrics: dict[str, float | None] = field(default_factory=dict)
@@ -63,14 +68,21 @@ def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSumma
             [run_id],
         ).fetchall()
     ]
-    tin, tout, made, hits, cost = con.execute(
-        f"SELECT sum(tokens_in), sum(tokens_out), count(*) FILTER (WHERE status <> 'cached' "
-        f"AND status <> 'over_budget'), count(*) FILTER (WHERE status = 'cached'), "
-        f"sum(cost_usd) FROM {job}.llm_call WHERE run_id = ?",
+    tin, tout, cost, made, attempts, stopped, hits, over = con.execute(
+        "SELECT sum(tokens_in), sum(tokens_out), sum(cost_usd), "
+        "count(*) FILTER (WHERE attempt > 0), sum(attempt) FILTER (WHERE attempt > 0), "
+        "sum(rows) FILTER (WHERE status = 'failed' AND attempt = 0), "
+        "sum(rows) FILTER (WHERE status = 'cached'), "
+        "sum(rows) FILTER (WHERE status = 'over_budget') FROM ("
+        "  SELECT request_hash, status, max(attempt) AS attempt, count(*) AS rows, "
+        "  sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out, sum(cost_usd) AS cost_usd "
+        f" FROM {job}.llm_call WHERE run_id = ? GROUP BY request_hash, status)",
         [run_id],
     ).fetchone()  # type: ignore[misc]
     summary.tokens_in, summary.tokens_out = int(tin or 0), int(tout or 0)
-    summary.calls_made, summary.cache_hits = int(made or 0), int(hits or 0)
+    summary.calls_made, summary.attempts = int(made or 0), int(attempts or 0)
+    summary.stopped_by_breaker, summary.over_budget = int(stopped or 0), int(over or 0)
+    summary.cache_hits = int(hits or 0)
     summary.cost_usd = float(cost or 0.0)
     summary.slas = sla_module.verdicts_of(con, job, run_id)
     measured = metrics.measure(con, job, [run_id])

@@ -15,6 +15,7 @@ from governance_pipeline import store
 from governance_pipeline.dagster.definitions import build_definitions
 from governance_pipeline.dagster.sensors import failure_text
 from governance_pipeline.inputs.redaction import find_pii
+from governance_pipeline.sla.summary import summarize
 from tests.conftest import SPEC_DIR
 from tests.fake_openai import FakeOpenAI
 
@@ -254,6 +255,12 @@ def test_endpoint_down_ends_in_call_failed_not_a_crash(
     assert "InternalServerError" in reason or "CircuitOpen" in reason
     # the breaker stopped hammering the dead endpoint: far fewer requests than rows x attempts
     assert endpoint_env.calls < 40
+    with store.connect(demo_db, read_only=True) as con:
+        summary = summarize(con, JOB, result.run_id)
+    # the figures tell requests sent, attempts and rows the breaker stopped apart
+    assert summary.attempts == endpoint_env.calls
+    assert summary.calls_made + summary.stopped_by_breaker == dispositions["call_failed"]
+    assert summary.stopped_by_breaker > 0 and summary.cache_hits == 0
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["sla_error_rate"] is False
 
