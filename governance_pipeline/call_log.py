@@ -7,6 +7,9 @@ whatever has arrived, writes it in one transaction on a worker thread while the 
 on sending, then waits `interval_s` (0.1 s) for more. A result that ends after a quiet spell is
 written at once; under load, one commit holds everything that ended in the interval. A crash
 loses at most the calls that ended in the last interval and the commit under way.
+
+Answers are kept at rest (`redaction.answers`): PII the model wrote is replaced by markers
+before the answer reaches the store, and the contract judges that form.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
 
 from governance_pipeline.llm import CallRequest, CallResult, CallStatus
 from governance_pipeline.progress import PROGRESS_LOGGER
+from governance_pipeline.redaction.answers import at_rest
 from governance_pipeline.stages import now
 from governance_pipeline.store import transaction
 
@@ -78,7 +82,7 @@ class CallLog:
 
     def add(self, request: CallRequest, result: CallResult, repairs: str | None = None) -> None:
         """Queue a result for the writer (on the event loop, inside `flushing`)."""
-        self._buffer.append(Entry(request, result, repairs))
+        self._buffer.append(Entry(request, _kept(result), repairs))
         if self._wake is not None:
             self._wake.set()
 
@@ -116,7 +120,7 @@ class CallLog:
     def write(self, entries: list[Entry]) -> None:
         """Write results now, in one transaction (outside `flushing`)."""
         if entries:
-            self._progress(self._write(entries))
+            self._progress(self._write([replace(e, result=_kept(e.result)) for e in entries]))
 
     def _write(self, entries: list[Entry]) -> int:
         calls: dict[str, list[Any]] = {c: [] for c in _CALL_COLUMNS}
@@ -174,6 +178,13 @@ class CallLog:
         )
         if self.on_progress:
             self.on_progress(self.done, self.total)
+
+
+def _kept(result: CallResult) -> CallResult:
+    """A result as it is kept: a paid answer at rest (`redaction.answers`)."""
+    if result.status is not CallStatus.OK:
+        return result
+    return replace(result, content=at_rest(result.content))
 
 
 _CALL_COLUMNS = (
