@@ -3,8 +3,8 @@ what kind of value was there, e.g. `<REDACTED_EMAIL_1>`.
 
 Model inputs are redacted, so any email, phone or card number the detectors find in an answer
 was made up by the model, restored by it, or written because the row's data told it to (an
-obeyed injection). Such an answer is kept (`governance.llm_cache`, published or quarantined
-fields, reasons) only in this form, and the contract judges this form too:
+obeyed injection). Such an answer is kept (`governance.llm_cache`, the call journal, published
+or quarantined fields, reasons) only in this form, and the contract judges this form too:
 
     the answer    {"summary": "Card 4000 0566 5566 5556, mail leak@evil.example"}
     at rest       {"summary": "Card <REDACTED_CREDIT_CARD_1>, mail <REDACTED_EMAIL_1>"}
