@@ -5,8 +5,15 @@ A DuckDB commit costs milliseconds of CPU and a WAL sync, more than a whole call
 few hundred calls a second, so results are written by group commit: a writer task takes
 whatever has arrived, writes it in one transaction on a worker thread while the event loop goes
 on sending, then waits `interval_s` (0.1 s) for more. A result that ends after a quiet spell is
-written at once; under load, one commit holds everything that ended in the interval. A crash
-loses at most the calls that ended in the last interval and the commit under way.
+written at once; under load, one commit holds everything that ended in the interval.
+
+What a paid answer costs is never lost to the wait: before it joins the commit buffer it is in
+the call journal next to the store (`journal`), which the commit deletes once the store has it
+and which the next stage folds into `llm_cache` (`recover`) when a process died first. A kill
+loses no answer; a crash of the machine, at most the answers of the journal's last 25 ms.
+
+Answers are kept at rest (`outputs.answers`): PII the model wrote is replaced by markers
+before the answer reaches the journal or the store, and the contract judges that form.
 """
 
 from __future__ import annotations
@@ -14,14 +21,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from contextlib import asynccontextmanager, nullcontext, suppress
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from governance_pipeline.cli.progress import PROGRESS_LOGGER
+from governance_pipeline.llm import journal
 from governance_pipeline.llm.calls import CallRequest, CallResult, CallStatus
+from governance_pipeline.outputs.answers import at_rest
 from governance_pipeline.store import transaction
 from governance_pipeline.store.runs import now
 
@@ -53,8 +63,8 @@ class CallLog:
         model: Model name recorded with each call.
         total: Rows in the stage, for progress.
         on_progress: Called with (rows done, total) after each write, on the caller's thread.
-        interval_s: Least time between two commits while calls are ending: what a crash can
-            lose at most, besides the commit under way.
+        interval_s: Least time between two commits while calls are ending (the journal keeps
+            what arrives meanwhile).
     """
 
     def __init__(
@@ -75,16 +85,23 @@ class CallLog:
         self.done = 0
         self._buffer: list[Entry] = []
         self._wake: asyncio.Event | None = None
+        directory = journal_dir(con)
+        self.journal = journal.Journal(directory, f"{schema}-{run_id}") if directory else None
 
     def add(self, request: CallRequest, result: CallResult, repairs: str | None = None) -> None:
-        """Queue a result for the writer (on the event loop, inside `flushing`)."""
+        """Queue a result for the writer (on the event loop, inside `flushing`); a paid answer
+        is in the journal when this returns."""
+        result = _kept(result)
+        if result.status is CallStatus.OK and self.journal is not None:
+            self.journal.append(self._cache_row(result))
         self._buffer.append(Entry(request, result, repairs))
         if self._wake is not None:
             self._wake.set()
 
     @asynccontextmanager
     async def flushing(self) -> AsyncIterator[CallLog]:
-        """Run the writer while the block runs; on the way out, write everything queued."""
+        """Run the writer (and the journal's syncer) while the block runs; on the way out,
+        write everything queued."""
         self._wake = wake = asyncio.Event()
         closing = asyncio.Event()
 
@@ -93,30 +110,62 @@ class CallLog:
                 await wake.wait()
                 wake.clear()
                 if self._buffer:
-                    batch, self._buffer = self._buffer, []
-                    self._progress(await asyncio.to_thread(self._write, batch))
+                    batch, segment = self._take()
+                    self._progress(await asyncio.to_thread(self._commit, batch, segment))
                     with suppress(TimeoutError):  # gather what ends meanwhile: one commit
                         await asyncio.wait_for(closing.wait(), self.interval_s)
                     wake.set()
 
-        task = asyncio.create_task(writer())
-        try:
-            yield self
-        finally:
-            closing.set()
-            wake.set()
+        with self.journal.syncing() if self.journal is not None else nullcontext():
+            task = asyncio.create_task(writer())
             try:
-                await task
+                yield self
             finally:
-                self._wake = None
-                if self._buffer:  # the writer died or was cancelled: keep what was paid
-                    batch, self._buffer = self._buffer, []
-                    self._progress(self._write(batch))
+                closing.set()
+                wake.set()
+                try:
+                    await task
+                finally:
+                    self._wake = None
+                    self._close()
 
     def write(self, entries: list[Entry]) -> None:
         """Write results now, in one transaction (outside `flushing`)."""
         if entries:
-            self._progress(self._write(entries))
+            self._progress(self._write([replace(e, result=_kept(e.result)) for e in entries]))
+
+    def _close(self) -> None:
+        """After the writer: write what it left (it died or was cancelled: keep what was paid);
+        what no commit wrote stays in the journal, for `recover`."""
+        try:
+            if self._buffer:
+                self._progress(self._commit(*self._take()))
+        finally:
+            if self.journal is not None:
+                self.journal.release()
+
+    def _take(self) -> tuple[list[Entry], journal.Segment | None]:
+        """The queued results and the journal segment that holds their answers."""
+        batch, self._buffer = self._buffer, []
+        return batch, self.journal.take() if self.journal is not None else None
+
+    def _commit(self, entries: list[Entry], segment: journal.Segment | None) -> int:
+        """Write a batch; then its answers leave the journal (a failed write keeps them)."""
+        rows = self._write(entries)
+        if self.journal is not None:
+            self.journal.delete(segment)
+        return rows
+
+    def _cache_row(self, r: CallResult) -> dict[str, Any]:
+        return {
+            "request_hash": r.request_hash,
+            "model": self.model,
+            "content": r.content,
+            "tokens_in": r.tokens_in,
+            "tokens_out": r.tokens_out,
+            "latency_ms": r.latency_ms,
+            "cost_usd": r.cost_usd,
+        }
 
     def _write(self, entries: list[Entry]) -> int:
         calls: dict[str, list[Any]] = {c: [] for c in _CALL_COLUMNS}
@@ -136,20 +185,13 @@ class CallLog:
         paid = {
             e.result.request_hash: e.result for e in entries if e.result.status is CallStatus.OK
         }
-        cache = {
-            "request_hash": list(paid),
-            "content": [r.content for r in paid.values()],
-            "tokens_in": [r.tokens_in for r in paid.values()],
-            "tokens_out": [r.tokens_out for r in paid.values()],
-            "latency_ms": [r.latency_ms for r in paid.values()],
-            "cost_usd": [r.cost_usd for r in paid.values()],
-        }
+        cache = _columns([self._cache_row(r) for r in paid.values()])
         superseded = [e.repairs for e in entries if e.repairs and e.result.status in _ANSWERED]
         constants = {"run_id": self.run_id, "model": self.model}
         con = self.con
         with transaction(con):
             if paid:
-                _insert(con, "governance.llm_cache", cache, {"model": self.model}, "OR IGNORE")
+                _insert(con, "governance.llm_cache", cache, {}, "OR IGNORE")
             if superseded:
                 con.execute(
                     f"UPDATE {self.schema}.llm_call SET status = ? WHERE run_id = ? "
@@ -174,6 +216,55 @@ class CallLog:
         )
         if self.on_progress:
             self.on_progress(self.done, self.total)
+
+
+def _kept(result: CallResult) -> CallResult:
+    """A result as it is kept: a paid answer at rest (`outputs.answers`)."""
+    if result.status is not CallStatus.OK:
+        return result
+    return replace(result, content=at_rest(result.content))
+
+
+def recover(con: duckdb.DuckDBPyConnection) -> int:
+    """Fold into `governance.llm_cache` the answers in journals that no live `CallLog` holds
+    (a process died before committing them), then delete those journals.
+
+    Returns:
+        The number of answers found (some may be in the cache already).
+    """
+    directory = journal_dir(con)
+    if directory is None:
+        return 0
+    with journal.orphans(directory) as records:
+        rows = list({r["request_hash"]: r for r in reversed(records)}.values())  # first wins
+        if rows:
+            with transaction(con):
+                _insert(con, "governance.llm_cache", _columns(rows), {}, "OR IGNORE")
+    return len(records)
+
+
+def journal_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """Where the journals of the store `con` uses live: `<db file>.journal`; None in memory."""
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    path = rows[0][0] if rows else None
+    return Path(f"{path}.journal") if path and path != ":memory:" else None
+
+
+_CACHE_COLUMNS = (
+    "request_hash",
+    "model",
+    "content",
+    "tokens_in",
+    "tokens_out",
+    "latency_ms",
+    "cost_usd",
+)
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {c: [r[c] for r in rows] for c in _CACHE_COLUMNS}
 
 
 _CALL_COLUMNS = (

@@ -4,7 +4,8 @@
                 -> the rest: call layer (online) or Batch API (spec `model.batch`)
                 -> with spec `model.repair`: answers that break the contract, asked once more
 
-Each paid response is written to `governance.llm_cache` as soon as it arrives (`CallLog`), so a
+Each paid response is in the call journal as soon as it arrives and in `governance.llm_cache` at
+the next group commit (`CallLog`); the cache read folds in what a killed stage journaled, so a
 crash mid-stage loses nothing that was paid for, and the next run pays only for what is missing.
 `llm_call` holds one row per row key and call of the run: exactly one of them carries the row's
 outcome (`ok`, `cached`, `failed`, `over_budget`); a repaired row also has its first answer,
@@ -28,7 +29,7 @@ from governance_pipeline import llm
 from governance_pipeline.errors import StoreError
 from governance_pipeline.llm import batch, repair
 from governance_pipeline.llm.budget import Budget
-from governance_pipeline.llm.call_log import CallLog, Entry
+from governance_pipeline.llm.call_log import CallLog, Entry, recover
 from governance_pipeline.llm.calls import CallRequest, CallResult, CallStatus, CircuitBreaker
 from governance_pipeline.llm.endpoint import Endpoint
 from governance_pipeline.llm.prompts import RequestBuilder
@@ -211,6 +212,7 @@ async def _repair(stage: _Stage, send: Callable[[Sequence[CallRequest], OnResult
 
 
 def _cached(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> dict[str, CallResult]:
+    recover(con)  # answers a killed stage journaled and never committed: paid, so cached
     if not hashes:
         return {}
     con.register("_hashes", pd.DataFrame({"request_hash": hashes}))

@@ -7,6 +7,12 @@ are recorded on the published row.
 
 `Contract.check` judges one output; `Contract.judge` judges a batch, running the per-row rules
 once per distinct (output, input) and each SQL rule once over the whole table of outputs.
+
+An answer is judged at rest (`outputs.answers.at_rest`): with the PII found in it replaced by
+markers such as `<REDACTED_EMAIL_1>`, which `no_pii` counts as the PII they replaced. That is
+the form the LLM stage stores, so an answer gets the same verdict when it arrives, when a rerun
+serves it from the cache and when `govern eval` checks it live; and no rule, custom ones
+included, ever sees a value it could quote into a reason, a published field or a repair.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import pandas as pd
 from pydantic import Field, ValidationError, create_model
 
 from governance_pipeline.errors import SpecError
+from governance_pipeline.outputs.answers import at_rest
 from governance_pipeline.outputs.rules import EnumRule, MaxLengthRule, RowContext, Rule, SqlRule
 from governance_pipeline.spec import Level, ResolvedSpec, Severity, severity_of
 
@@ -93,7 +100,7 @@ class Contract:
         """Parse and judge one raw model output.
 
         Args:
-            content: The model's raw answer.
+            content: The model's answer, raw or as stored (it is judged at rest either way).
             input: The redacted model input it answers (for groundedness and custom rules).
             key: The row's source key (for SQL rules, as `row_key`).
         """
@@ -144,7 +151,7 @@ class Contract:
 
     def _check_row(self, content: str | None, context: RowContext) -> Verdict:
         try:
-            output = json.loads(content or "")
+            output = json.loads(at_rest(content) or "")
         except json.JSONDecodeError as exc:
             return Verdict(
                 None,

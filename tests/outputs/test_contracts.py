@@ -23,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from governance_pipeline import spec
 from governance_pipeline.inputs.redaction import Entity
+from governance_pipeline.outputs.answers import at_rest
 from governance_pipeline.outputs.contracts import Contract
 from governance_pipeline.outputs.rules import (
     EnumRule,
@@ -106,6 +107,11 @@ CASES = [
     ),
     ("placeholder is not PII", _with(summary="Customer <EMAIL_1> was charged twice."), []),
     (
+        "a stored answer's marker is the PII it replaced",
+        _with(summary="Refund <REDACTED_EMAIL_1> today."),
+        [("no-pii-in-output", ERROR, "PII in output (summary: EMAIL)")],
+    ),
+    (
         "too long summary",
         _with(summary="x" * 281),
         [
@@ -131,6 +137,25 @@ def test_a_verdict_keeps_the_parsed_output() -> None:
     assert CONTRACT.check(json.dumps(GOOD)).output == GOOD
     assert CONTRACT.check(_with(category="refunds")).output == {**GOOD, "category": "refunds"}
     assert CONTRACT.check("not json").output is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _with(summary="Card 4000 0566 5566 5556 was charged twice."),
+        _with(category="leak.target@injected.example", summary="Call (415) 555-2671."),
+        'Sure! Mail "leak.target@injected.example".',
+    ],
+)
+def test_an_answer_is_judged_as_it_is_stored(content: str) -> None:
+    """The LLM stage stores answers at rest; the verdict on the stored copy (a rerun from the
+    cache) is the verdict on the answer as it came, and it shows no PII."""
+    live, stored = CONTRACT.check(content), CONTRACT.check(at_rest(content))
+    assert live == stored
+    assert live.errors
+    shown = json.dumps(live.output) + "".join(v.reason for v in live.violations)
+    for leak in ("4000 0566", "leak.target", "555-2671"):
+        assert leak not in shown
 
 
 def test_a_too_long_summary_is_both_an_error_and_a_warning() -> None:
@@ -220,6 +245,13 @@ RULE_CASES = [
         NO_PII,
         {"s": "card 4111111111111111", "t": "call (415) 555-2671"},
         "PII in output (s: CREDIT_CARD; t: PHONE)",
+    ),
+    ("no_pii marker", NO_PII, {"s": "mail <REDACTED_EMAIL_1>"}, "PII in output (s: EMAIL)"),
+    (
+        "no_pii marker of an entity not listed",
+        NoPiiRule(entities=[Entity.PHONE]),
+        {"s": "mail <REDACTED_EMAIL_1>"},
+        None,
     ),
     (
         "no_pii only listed fields",

@@ -224,6 +224,46 @@ def test_rule(rule: Any, output: dict[str, Any], reason: str | None) -> None:
         assert found is not None and reason in found, found
 
 
+CARD, EMAIL = "4000 0566 5566 5556", "leak.target@injected.example"
+# id, rule, an output holding PII the model made up: every rule that fails it says why without
+# quoting the value (a reason is stored, and shown to the model by a repair)
+PII_CASES: list[tuple[str, Any, dict[str, Any]]] = [
+    ("enum", rule(type="enum", field="category", values=["billing"]), {"category": EMAIL}),
+    ("regex", rule(type="regex", field="s", pattern="[a-z ]+"), {"s": f"card {CARD}"}),
+    (
+        "implies",
+        rule(
+            type="implies",
+            **{"if": {"field": "category", "not_in": ["billing"]}},
+            then={"field": "summary", "in": ["ok"]},
+        ),
+        {"category": EMAIL, "summary": f"card {CARD}"},
+    ),
+    ("grounded: numbers", GROUNDED, {"summary": f"Charged on card {CARD}."}),
+    ("grounded: quotes", GROUNDED, {"summary": f'They wrote "mail {EMAIL}".'}),
+    (
+        "json_schema",
+        rule(type="json_schema", schema={"properties": {"category": {"enum": ["billing"]}}}),
+        {"category": EMAIL},
+    ),
+    ("python", TEAM, {"category": EMAIL}),
+    (
+        "sql",
+        rule(type="sql", query="SELECT row_key, summary AS reason FROM output"),
+        {"summary": EMAIL},
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "output"), [pytest.param(r, o, id=i) for i, r, o in PII_CASES])
+def test_a_reason_never_quotes_pii(rule: Any, output: dict[str, Any]) -> None:
+    reason = rule.violation(output, CTX)
+    assert reason is not None
+    assert "<REDACTED_" in reason  # it still says what was there
+    for leak in (EMAIL, CARD, "0566", "5566"):
+        assert leak not in reason, reason
+
+
 def test_grounded_without_an_input_cannot_judge() -> None:
     assert GROUNDED.violation({"summary": "Paris 99"}) is None
     assert GROUNDED.violation({"summary": "Paris 99"}, CTX) is not None

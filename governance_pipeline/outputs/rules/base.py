@@ -3,6 +3,11 @@
 A rule sees one parsed output (a dict) and, for rules that need it, the row's context: the
 redacted model input the output was produced from, and the row's source key. It returns the
 reason the output breaks it, or None.
+
+A reason is stored (`output_quarantine`, `row_ledger`, the warnings of a published row) and
+shown back to the model by a repair, so it never quotes personal data: values are quoted with
+`shown` and free text from a custom check passes through `redacted`, which put markers such as
+`<REDACTED_EMAIL_1>` where the detectors find PII (`outputs.answers`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from governance_pipeline.outputs.answers import mark_text
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,16 @@ class RuleBase(BaseModel):
     def violation(self, output: dict[str, Any], context: RowContext = NO_CONTEXT) -> str | None:
         """The reason `output` breaks this rule, or None when it complies."""
         raise NotImplementedError
+
+
+def shown(value: Any) -> str:
+    """A value as a reason quotes it: its repr, with any PII in it marked."""
+    return mark_text(repr(value))
+
+
+def redacted(reason: str) -> str:
+    """A reason with any PII in it marked (for text a rule does not build itself)."""
+    return mark_text(reason)
 
 
 def text_values(output: Mapping[str, Any], names: list[str]) -> dict[str, str]:

@@ -5,6 +5,9 @@ Import paths are resolved when the spec loads, so a typo is a spec error with a 
 failure mid-run. A custom check that raises rejects the row (fail closed), with the exception
 as the reason. SQL runs in a private in-memory DuckDB with external access off: it sees the
 outputs and nothing else, and cannot read files or the store.
+
+What these rules say is not ours to word: a schema error quotes the value, a callable may
+return anything. Their reasons pass through `redacted`, so PII in them is marked, not stored.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from governance_pipeline.outputs.rules.base import (
     RuleBase,
     check_import_path,
     import_object,
+    redacted,
 )
 
 ImportPath = Annotated[str, AfterValidator(check_import_path)]
@@ -52,7 +56,7 @@ class JsonSchemaRule(RuleBase):
             f"{'.'.join(map(str, e.absolute_path)) or 'output'}: {e.message}" for e in errors[:3]
         ]
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-        return "; ".join(shown) + more if errors else None
+        return redacted("; ".join(shown) + more) if errors else None
 
 
 class PydanticRule(RuleBase):
@@ -76,9 +80,11 @@ class PydanticRule(RuleBase):
         try:
             import_object(self.model).model_validate(output)
         except ValidationError as exc:
-            return "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'output'}: {e['msg'].lower()}"
-                for e in exc.errors()
+            return redacted(
+                "; ".join(
+                    f"{'.'.join(map(str, e['loc'])) or 'output'}: {e['msg'].lower()}"
+                    for e in exc.errors()
+                )
             )
         return None
 
@@ -109,12 +115,12 @@ class PythonRule(RuleBase):
         try:
             result = import_object(self.function)(output, context, **self.args)
         except Exception as exc:  # a custom check that breaks rejects the row: fail closed
-            return f"{self.function} raised {type(exc).__name__}: {exc}"
+            return redacted(f"{self.function} raised {type(exc).__name__}: {exc}")
         if result is None or result is True:
             return None
         if result is False:
             return f"{self.function} rejected the output"
-        return str(result)
+        return redacted(str(result))
 
 
 class SqlRule(RuleBase):
@@ -171,7 +177,7 @@ class SqlRule(RuleBase):
             )
         reasons = result["reason"] if "reason" in result.columns else [None] * len(result)
         return {
-            k: str(r) if r is not None and not pd.isna(r) else self.message
+            k: redacted(str(r)) if r is not None and not pd.isna(r) else self.message
             for k, r in zip(result["row_key"], reasons, strict=True)
         }
 

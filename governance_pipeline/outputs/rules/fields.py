@@ -1,7 +1,8 @@
 """Rules on the values of fields: enum, length, word count, regex, presence, cross-field.
 
 These are the rules a spec most often states. Each reads the fields it names; a value of the
-wrong type is left to the schema rule (`output.schema`), so one mistake gives one reason.
+wrong type is left to the schema rule (`output.schema`), so one mistake gives one reason. A
+reason quotes the offending value with `shown`: PII in it is marked, never quoted.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from governance_pipeline.outputs.rules.base import NO_CONTEXT, RowContext, RuleBase, check_regex
+from governance_pipeline.outputs.rules.base import (
+    NO_CONTEXT,
+    RowContext,
+    RuleBase,
+    check_regex,
+    shown,
+)
 
 Regex = Annotated[str, AfterValidator(check_regex)]
 
@@ -30,7 +37,7 @@ class EnumRule(RuleBase):
         value = output.get(self.field)
         if value in self.values:
             return None
-        return f"{self.field}={value!r} is not one of {', '.join(self.values)}"
+        return f"{self.field}={shown(value)} is not one of {', '.join(self.values)}"
 
 
 class MaxLengthRule(RuleBase):
@@ -109,7 +116,7 @@ class RegexRule(RuleBase):
         value = output.get(self.field)
         if isinstance(value, str) and re.fullmatch(self.pattern, value):
             return None
-        return f"{self.field}={value!r} does not match /{self.pattern}/"
+        return f"{self.field}={shown(value)} does not match /{self.pattern}/"
 
 
 class Condition(BaseModel):
@@ -155,6 +162,6 @@ class ImpliesRule(RuleBase):
     def violation(self, output: dict[str, Any], context: RowContext = NO_CONTEXT) -> str | None:
         if not self.if_.holds(output) or self.then.holds(output):
             return None
-        premise = f"{self.if_.field}={output.get(self.if_.field)!r}"
-        got = f"{self.then.field}={output.get(self.then.field)!r}"
+        premise = f"{self.if_.field}={shown(output.get(self.if_.field))}"
+        got = f"{self.then.field}={shown(output.get(self.then.field))}"
         return f"{premise} requires {self.then}, got {got}"

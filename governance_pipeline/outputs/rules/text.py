@@ -2,7 +2,8 @@
 about itself, and written in the expected language.
 
 All of them run offline on plain Python: the redaction detectors for PII, regular expressions
-for groundedness and refusals, and stopword ratios for the language.
+for groundedness and refusals, and stopword ratios for the language. None quotes PII in a
+reason: `no_pii` names entity types only, `grounded` looks at the text with PII marked.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from governance_pipeline.inputs.redaction import Entity, find_pii
+from governance_pipeline.outputs.answers import mark_text, recorded_pii
 from governance_pipeline.outputs.rules.base import NO_CONTEXT, RowContext, RuleBase, text_values
 from governance_pipeline.outputs.rules.stopwords import STOPWORDS
 
@@ -26,7 +28,12 @@ def _fields_field() -> Any:
 
 
 class NoPiiRule(RuleBase):
-    """No detectable PII in the output's text fields (the detectors of `redaction`)."""
+    """No detectable PII in the output's text fields (the detectors of `redaction`).
+
+    A marker left where a stored answer held PII (`<REDACTED_EMAIL_1>`, `outputs.answers`)
+    counts as the PII it replaced, so an answer judged from the cache fails as it did when it
+    arrived.
+    """
 
     type: Literal["no_pii"] = "no_pii"
     fields_: list[str] = _fields_field()
@@ -38,10 +45,12 @@ class NoPiiRule(RuleBase):
         return tuple(self.fields_)
 
     def violation(self, output: dict[str, Any], context: RowContext = NO_CONTEXT) -> str | None:
-        found = {
-            n: find_pii(t, self.entities) for n, t in text_values(output, self.fields_).items()
-        }
-        hits = [f"{n}: {', '.join(e.value for e in ents)}" for n, ents in found.items() if ents]
+        wanted = set(self.entities)
+        hits = []
+        for name, text in text_values(output, self.fields_).items():
+            found = set(find_pii(text, self.entities)) | (recorded_pii(text) & wanted)
+            if found:
+                hits.append(f"{name}: {', '.join(e.value for e in Entity if e in found)}")
         return f"PII in output ({'; '.join(hits)})" if hits else None
 
 
@@ -68,6 +77,9 @@ class GroundednessRule(RuleBase):
     case and spacing), `numbers` (every number appears), `entities` (every placeholder such as
     `<EMAIL_1>`, and every capitalised word that does not start a sentence, appears). Without
     an input (a contract checked outside a run) there is nothing to hold it to: it passes.
+
+    The text is checked with its PII marked (`outputs.answers`): an invented card number is
+    the missing entity `<REDACTED_CREDIT_CARD_1>`, not four missing numbers that spell it.
     """
 
     type: Literal["grounded"] = "grounded"
@@ -87,7 +99,7 @@ class GroundednessRule(RuleBase):
             return None
         problems = []
         for name, text in text_values(output, self.fields_).items():
-            missing = self._missing(text, source)
+            missing = self._missing(mark_text(text), source)
             if missing:
                 problems.append(f"{name}: {', '.join(missing[:5])}")
         return f"not in the input ({'; '.join(problems)})" if problems else None
