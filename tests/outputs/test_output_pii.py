@@ -87,10 +87,10 @@ def run(db: Path, run_id: str, server: FakeOpenAI) -> tuple[dict[str, Any], dict
     its ledger entry and, if quarantined, the rules it broke."""
     spec, endpoint = triage_spec(), endpoint_for(server.base_url)
     prepare(db, spec, endpoint, run_id=run_id)
-    figures = run_stage(db, spec, endpoint)
+    figures = run_stage(db, spec, endpoint, run_id)
     with store.connect(db) as con:
-        outcomes.stage(con, spec)
-        outcomes.write_ledger(con, spec)
+        outcomes.stage(con, spec, run_id)
+        outcomes.write_ledger(con, spec, run_id)
         rows = con.execute(
             "SELECT l.ticket_id, l.disposition, l.reason, q.rules "
             "FROM support_triage.row_ledger l LEFT JOIN support_triage.output_quarantine q "
