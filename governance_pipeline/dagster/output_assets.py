@@ -12,6 +12,7 @@ from governance_pipeline import sla
 from governance_pipeline.dagster.common import fail_run, meta, stage_keys, stage_of
 from governance_pipeline.dagster.resources import GovernanceStore, RunInstructions
 from governance_pipeline.outputs import outcomes
+from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.spec import ResolvedSpec, Severity
 
 
@@ -95,7 +96,7 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         run_id = context.run.run_id
         with stage_of(store, run_id) as con:
             figures = outcomes.write_ledger(con, instructions.apply(spec), run_id)
-            unprocessed = figures["by_disposition"].get("unprocessed", 0)
+            unprocessed = figures["by_disposition"].get(Disposition.UNPROCESSED, 0)
             if unprocessed:
                 fail_run(con, run_id, "ledger_complete", f"{unprocessed} rows have no outcome")
         return dg.MaterializeResult(

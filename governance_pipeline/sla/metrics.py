@@ -22,6 +22,9 @@ from typing import Literal
 
 import duckdb
 
+from governance_pipeline.llm.calls import ANSWERED
+from governance_pipeline.outputs import dispositions
+from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.spec import Metric, RollingRuns
 from governance_pipeline.store.runs import now
 
@@ -63,7 +66,7 @@ def measure(
 ) -> dict[Metric, Measurement]:
     """Every metric over the given runs of a job."""
     params = {"runs": runs}
-    ledger = dict(
+    ledger = dispositions.counts(
         con.execute(
             f"SELECT disposition, count(*) FROM {job}.row_ledger "
             "WHERE list_contains($runs, run_id) GROUP BY 1",
@@ -71,15 +74,16 @@ def measure(
         ).fetchall()
     )
     rows = sum(ledger.values())
-    compliant = ledger.get("enriched", 0) + ledger.get("withheld", 0)
-    answered = compliant + ledger.get("output_quarantined", 0)
-    called = answered + ledger.get("call_failed", 0)
+    compliant = ledger.get(Disposition.ENRICHED, 0) + ledger.get(Disposition.WITHHELD, 0)
+    answered = compliant + ledger.get(Disposition.OUTPUT_QUARANTINED, 0)
+    failed = ledger.get(Disposition.CALL_FAILED, 0)
+    called = answered + failed
     quantiles, timed, cost, tokens = con.execute(
-        "SELECT quantile_cont(latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE status IN "
-        "('ok', 'cached')), count(*) FILTER (WHERE status IN ('ok', 'cached')), "
+        "SELECT quantile_cont(latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE list_contains("
+        "$answered, status)), count(*) FILTER (WHERE list_contains($answered, status)), "
         "sum(cost_usd), sum(coalesce(tokens_in, 0) + coalesce(tokens_out, 0)) "
         f"FROM {job}.llm_call WHERE list_contains($runs, run_id)",
-        params,
+        params | {"answered": [s.value for s in ANSWERED]},
     ).fetchone()  # type: ignore[misc]
     p50, p95, p99 = quantiles or (None, None, None)
     n_runs = len(runs)
@@ -104,7 +108,7 @@ def measure(
 
     return {
         Metric.COMPLIANCE_RATE: share(compliant, answered),
-        Metric.ERROR_RATE: share(ledger.get("call_failed", 0), called),
+        Metric.ERROR_RATE: share(failed, called),
         Metric.LATENCY_P50_MS: Measurement(p50, int(timed or 0)),
         Metric.LATENCY_P95_MS: Measurement(p95, int(timed or 0)),
         Metric.LATENCY_P99_MS: Measurement(p99, int(timed or 0)),

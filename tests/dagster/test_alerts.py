@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from governance_pipeline import store
-from governance_pipeline.dagster.definitions import build_definitions
+from governance_pipeline.dagster.definitions import definitions_for, load_specs
 from governance_pipeline.dagster.resources import GovernanceStore
 from tests.conftest import SPEC_DIR, triage
 from tests.fake_openai import FakeOpenAI
@@ -31,7 +31,7 @@ def wrong_enum(body: dict) -> str:
 def test_a_breach_alerts_once_and_its_recovery_notifies_once(
     demo_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    defs = build_definitions(SPEC_DIR, str(demo_db))
+    defs = definitions_for(load_specs(SPEC_DIR), str(demo_db))
     instance = dg.DagsterInstance.ephemeral()
     resources = {"store": GovernanceStore(db_path=str(demo_db))}
     checks = defs.resolve_sensor_def("governance_alerts")
