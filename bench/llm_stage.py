@@ -92,7 +92,8 @@ def governed(db: Path, spec: ResolvedSpec, endpoint: Endpoint, *, cold: bool) ->
         elapsed = time.perf_counter() - start
     expected = figures["rows"] if cold else 0
     assert figures["calls_made"] == expected, figures
-    assert figures["by_status"].get("ok" if cold else "cached") == figures["rows"], figures
+    status = llm.CallStatus.OK if cold else llm.CallStatus.CACHED
+    assert figures["by_status"].get(status) == figures["rows"], figures
     return elapsed
 
 

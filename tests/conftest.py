@@ -13,8 +13,7 @@ import pytest
 
 from governance_pipeline import store
 from governance_pipeline.demo.tickets import generate_support_tickets
-from governance_pipeline.llm import prompts
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI, parse_data_block
 
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):  # never reach a real endpoint from tests
@@ -36,7 +35,7 @@ _CATEGORIES = [
 
 def triage(body: dict) -> str:
     """What a well-behaved model answers: a category by keywords, a PII-free summary."""
-    row = prompts.parse_data_block(body["messages"][-1]["content"])
+    row = parse_data_block(body["messages"][-1]["content"])
     text = f"{row.get('subject') or ''} {row.get('body') or ''}".lower()
     category = next((c for c, pattern in _CATEGORIES if re.search(pattern, text)), "other")
     urgency = (

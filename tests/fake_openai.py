@@ -84,7 +84,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-__all__ = ["Fault", "FaultKind", "FakeOpenAI", "Responder"]
+from governance_pipeline.llm.prompts import DATA_CLOSE, DATA_OPEN
+
+__all__ = ["Fault", "FaultKind", "FakeOpenAI", "Responder", "parse_data_block"]
 
 Responder = Callable[[dict], str]
 FaultKind = Literal[
@@ -107,6 +109,13 @@ class Fault:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(_KINDS)}")
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"fault rate must be within [0, 1], got {self.rate!r}")
+
+
+def parse_data_block(content: str) -> dict[str, Any]:
+    """The row back out of a user message (`prompts.data_block`), as a responder reads it."""
+    start = content.index(DATA_OPEN) + len(DATA_OPEN)
+    end = content.index(DATA_CLOSE, start)
+    return dict(json.loads(content[start:end]))
 
 
 def _default_responder(body: dict) -> str:

@@ -243,6 +243,7 @@ def _run_and_report(
     from governance_pipeline.dagster.run import run_job
     from governance_pipeline.llm.endpoint import resolve_endpoint
     from governance_pipeline.sla.report import render
+    from governance_pipeline.spec import Severity
 
     settings = Settings()
     endpoint = resolve_endpoint(settings)
@@ -262,7 +263,7 @@ def _run_and_report(
     breached = [
         v.sla_id
         for v in (outcome.summary.breached if outcome.summary else [])
-        if v.severity.value == "ERROR"
+        if v.severity is Severity.ERROR
     ]
     if breached and fail_on_breach:
         verb = "blocked publication" if outcome.blocked else "breached"

@@ -39,11 +39,6 @@ def load_specs(spec_dir: Path | None = None) -> list[ResolvedSpec]:
     return load_folder(spec_dir).specs
 
 
-def build_definitions(spec_dir: Path | None = None, db_path: str | None = None) -> dg.Definitions:
-    """Definitions of every job spec in `spec_dir` (default `$GOVERNANCE_SPEC_DIR` or specs/)."""
-    return definitions_for(load_specs(spec_dir), db_path)
-
-
 def governed_definitions(project_dir: Path | str | None = None) -> dg.Definitions:
     """The governed jobs of a project, for its code location (`assets/definitions.py`):
 

@@ -12,6 +12,7 @@ from governance_pipeline import sla
 from governance_pipeline.dagster.common import fail_run, meta, stage_keys, stage_of, table_meta
 from governance_pipeline.dagster.resources import GovernanceStore, RunInstructions
 from governance_pipeline.outputs import outcomes
+from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.spec import ResolvedSpec, Severity
 
 
@@ -133,7 +134,7 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         run_spec, run_id = instructions.apply(spec), context.run.run_id
         with stage_of(store, run_id) as con:
             figures = outcomes.write_ledger(con, run_spec, run_id)
-            unprocessed = figures["by_disposition"].get("unprocessed", 0)
+            unprocessed = figures["by_disposition"].get(Disposition.UNPROCESSED, 0)
             if unprocessed:
                 fail_run(con, run_id, "ledger_complete", f"{unprocessed} rows have no outcome")
             verdicts = sla.evaluate(con, run_spec, run_id, scheduled_at(context.run.tags))

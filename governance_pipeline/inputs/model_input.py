@@ -31,6 +31,7 @@ from governance_pipeline.inputs.redaction.operators import dropped_always
 from governance_pipeline.inputs.redaction.vault import store_tokens
 from governance_pipeline.llm import prompts
 from governance_pipeline.llm.endpoint import Endpoint
+from governance_pipeline.settings import Settings
 from governance_pipeline.spec import ResolvedSpec
 from governance_pipeline.store import fetch_chunks, reader, transaction
 
@@ -39,8 +40,8 @@ PARALLEL_MIN_ROWS = 50_000  # below this, worker start-up costs more than it sav
 
 
 def workers() -> int:
-    """Worker processes for large tables: `$GOVERNANCE_WORKERS`, default the CPU count."""
-    return max(1, int(os.environ.get("GOVERNANCE_WORKERS") or os.cpu_count() or 1))
+    """Worker processes for large tables: `Settings.workers`, default the CPU count."""
+    return Settings().workers or os.cpu_count() or 1
 
 
 @dataclass

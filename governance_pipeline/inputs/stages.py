@@ -59,8 +59,7 @@ def validate_input(
             field="source.key",
             line=spec.line_of(("source", "key")),
         )
-    key_type = types[src.key]
-    ensure_job_schema(con, job, key_type)
+    ensure_job_schema(con, job, types)
     con.execute(
         "INSERT OR REPLACE INTO governance.spec_version (spec_hash, job, resolved) "
         "SELECT ?, ?, ? WHERE NOT EXISTS "
@@ -93,7 +92,7 @@ def validate_input(
         quarantined_at=runs.now(),
     )
     replace_rows(con, f"{job.job}.input_quarantine", bad, run_id=run_id)
-    _replace_batch(con, spec, run_id, types)
+    _replace_batch(con, spec, run_id)
     passed = con.execute(
         f"SELECT count(*) FROM {job.job}.validated_input WHERE run_id = ?", [run_id]
     ).fetchone()[0]  # type: ignore[index]
@@ -137,29 +136,20 @@ def _key_reason(key: str, table: str, value: Any, rows: int) -> str:
     )
 
 
-def _replace_batch(
-    con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str, types: dict[str, str]
-) -> None:
+def _replace_batch(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> None:
     """The run's validated rows: the source rows with a key of their own and no quarantine.
 
-    Rows of runs already closed are removed; the table takes any new source column.
+    Rows of runs already closed are removed (the table takes any new source column when the
+    job's schema is ensured).
     """
     s, src = spec.job.job, spec.job.source
     key = f'"{src.key}"'
-    con.execute(
-        f"CREATE TABLE IF NOT EXISTS {s}.validated_input AS "
-        f"SELECT ''::VARCHAR AS run_id, * FROM {src.table} LIMIT 0"
-    )
-    have = column_types(con, f"{s}.validated_input")
-    for name, kind in types.items():
-        if name not in have:
-            con.execute(f'ALTER TABLE {s}.validated_input ADD COLUMN "{name}" {kind}')
     with transaction(con):
         for table in ("validated_input", "model_input"):
             con.execute(
                 f"DELETE FROM {s}.{table} WHERE run_id = $run OR run_id IN (SELECT run_id "
-                "FROM governance.run WHERE job = $job AND status <> 'running')",
-                {"run": run_id, "job": s},
+                "FROM governance.run WHERE job = $job AND status <> $running)",
+                {"run": run_id, "job": s, "running": runs.RunStatus.RUNNING.value},
             )
         con.execute(
             f"INSERT INTO {s}.validated_input BY NAME "

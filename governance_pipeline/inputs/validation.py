@@ -1,11 +1,11 @@
 """Validation of input rows against the compiled GX suite, with per-row verdicts.
 
-`validate` runs the whole suite on one pandas frame. `validate_table` runs it on a DuckDB table
-of any size in bounded memory: the table is read as text in chunks of `chunk_rows`, and GX
-judges each chunk on the row rules. Rules that a chunk cannot judge are judged on the whole
-table: schema (DESCRIBE; new and missing columns are named), row count and uniqueness (SQL in
-DuckDB), and freshness (GX on every chunk; the newest value of the table is fresh when the
-newest of some chunk is). GX's SQL datasource fails on DuckDB, hence pandas chunks.
+`validate_table` runs the suite on a DuckDB table of any size in bounded memory: the table is
+read as text in chunks of `chunk_rows`, and GX judges each chunk on the row rules. Rules that a
+chunk cannot judge are judged on the whole table: schema (DESCRIBE; new and missing columns are
+named), row count and uniqueness (SQL in DuckDB), and freshness (GX on every chunk; the newest
+value of the table is fresh when the newest of some chunk is). GX's SQL datasource fails on
+DuckDB, hence pandas chunks.
 
 Only keys leave validation: failing values are never kept.
 """
@@ -25,7 +25,6 @@ from governance_pipeline.inputs.expectations import TABLE_LEVEL, descriptions
 from governance_pipeline.store import column_types, fetch_chunks, reader
 
 CHUNK_ROWS = 50_000
-_SCHEMA = "expect_table_columns_to_match_set"
 
 
 @dataclass
@@ -36,10 +35,6 @@ class InputVerdicts:
     batch_failures: list[str] = field(default_factory=list)
     details: dict[str, str] = field(default_factory=dict)
     evaluated: int = 0
-
-    def reason(self, key: Any, suite: dict[str, Any]) -> str:
-        """A readable reason for a quarantined key."""
-        return self.reasons(suite)[key]
 
     def reasons(self, suite: dict[str, Any]) -> dict[Any, str]:
         """A readable reason for every quarantined key (the descriptions looked up once)."""
@@ -153,30 +148,6 @@ def schema_drift(kwargs: dict[str, Any], columns: list[str], table: str) -> str 
     drift = [f"missing column(s) {', '.join(missing)}"] if missing else []
     drift += [f"new column(s) {', '.join(new)}"] if new else []
     return f"schema drift in {table}: {'; '.join(drift)}" if drift else None
-
-
-def validate(
-    frame: pd.DataFrame, suite: dict[str, Any], key: str, *, now: datetime | None = None
-) -> InputVerdicts:
-    """Run the whole suite over one frame of text columns; collect failing keys per rule.
-
-    Args:
-        frame: The rows, every value a string or None (the landing zone's text).
-        suite: A compiled suite.
-        key: The column that identifies a row.
-        now: The time freshness is judged at (default: now).
-    """
-    verdicts = InputVerdicts(evaluated=len(frame))
-    schema = [e for e in suite["expectations"] if e["type"] == _SCHEMA]
-    for e in schema:  # judged on the frame as given: the derived views are not drift
-        if drift := schema_drift(e["kwargs"], list(frame.columns), suite["meta"]["source"]):
-            verdicts._fail_batch(e["meta"]["id"], drift)
-    rest = {**suite, "expectations": [e for e in suite["expectations"] if e not in schema]}
-    for r in _Gx(rest, key, now).run(frame, verdicts):
-        verdicts._fail_batch(r.expectation_config.meta["id"])
-    ids = [e["meta"]["id"] for e in suite["expectations"]]
-    verdicts.batch_failures.sort(key=ids.index)
-    return verdicts
 
 
 def _text(column: str, duck_type: str) -> str:

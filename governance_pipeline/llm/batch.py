@@ -46,11 +46,6 @@ from governance_pipeline.store.runs import now
 
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 ENDPOINT = "/v1/chat/completions"
-BATCH_DDL = """
-CREATE TABLE IF NOT EXISTS governance.llm_batch (
-    batch_id VARCHAR PRIMARY KEY, job VARCHAR, input_file_id VARCHAR, requests INTEGER,
-    status VARCHAR, created_at TIMESTAMP, finished_at TIMESTAMP)
-"""
 _ERROR_CLASSES = {429: "RateLimitError", 500: "InternalServerError", 503: "InternalServerError"}
 
 
@@ -78,12 +73,11 @@ async def call_batch(
         budget: Reserved for each request before the batch is created.
         on_result: Receives every request's result.
         poll_s: Seconds between two polls of the batch.
-        con: The store, for `governance.llm_batch`.
+        con: The store, for `governance.llm_batch` (made with the store: `store.ddl`).
         job: The job's name, to find its unfinished batches.
         retry: Attempts of each Batch API call; default 3 with short backoff.
     """
     retry = retry or RetryPolicy(max_retries=2, backoff_s=0.5)
-    con.execute(BATCH_DDL)
     by_hash = {r.request_hash: r for r in requests}
     results: dict[str, CallResult] = {}
     try:

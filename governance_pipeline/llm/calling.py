@@ -30,7 +30,13 @@ from governance_pipeline.errors import StoreError
 from governance_pipeline.llm import batch, repair
 from governance_pipeline.llm.budget import Budget
 from governance_pipeline.llm.call_log import CallLog, Entry, recover
-from governance_pipeline.llm.calls import CallRequest, CallResult, CallStatus, CircuitBreaker
+from governance_pipeline.llm.calls import (
+    ANSWERED,
+    CallRequest,
+    CallResult,
+    CallStatus,
+    CircuitBreaker,
+)
 from governance_pipeline.llm.endpoint import Endpoint
 from governance_pipeline.llm.prompts import RequestBuilder
 from governance_pipeline.llm.ratelimit import RateLimiter, effective_limit
@@ -106,7 +112,7 @@ def call_model(
         "rows": len(rows),
         "requests": len(keys_by_hash),
         "calls_made": stage.calls_made,
-        "by_status": {s: int(n) for s, n, *_ in stats},
+        "by_status": {CallStatus(s): int(n) for s, n, *_ in stats},
         "attempts": int(sum(r[5] or 0 for r in stats)),
         "tokens_in": int(sum(r[2] or 0 for r in stats)),
         "tokens_out": int(sum(r[3] or 0 for r in stats)),
@@ -184,8 +190,8 @@ async def _repair(stage: _Stage, send: Callable[[Sequence[CallRequest], OnResult
         f"any_value(m.data) FROM {log.schema}.llm_call c "
         "JOIN governance.llm_cache k USING (request_hash) "
         f"JOIN {log.schema}.model_input m ON m.{log.key} = c.{log.key} AND m.run_id = c.run_id "
-        "WHERE c.run_id = ? AND c.status IN ('ok', 'cached') GROUP BY c.request_hash",
-        [log.run_id],
+        "WHERE c.run_id = ? AND list_contains(?, c.status) GROUP BY c.request_hash",
+        [log.run_id, [s.value for s in ANSWERED]],
     ).fetchall()
     todo = repair.repairs_needed(
         Contract(stage.spec), [(h, c, tuple(ks), d) for h, c, ks, d in answers], stage.bodies

@@ -57,6 +57,10 @@ class CallStatus(str, Enum):
     REPAIR_FAILED = "repair_failed"  # a repair that brought no answer; the first one stands
 
 
+ANSWERED = (CallStatus.OK, CallStatus.CACHED)
+"""The statuses of a call whose answer the row has: paid for now, or served from the cache."""
+
+
 @dataclass(frozen=True)
 class CallRequest:
     """One distinct request, and the row keys it serves."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from governance_pipeline import llm
 from governance_pipeline.llm.endpoint import Endpoint
-from governance_pipeline.spec import Level, ResolvedSpec
+from governance_pipeline.spec import Level, OutputField, ResolvedSpec
 
 DATA_OPEN = "<<<UNTRUSTED_DATA"
 DATA_CLOSE = "UNTRUSTED_DATA>>>"
@@ -28,24 +28,21 @@ DATA_PREAMBLE = (
 
 def output_schema(spec: ResolvedSpec) -> dict[str, Any]:
     """JSON schema of the model's output, from the spec's output fields."""
-    props: dict[str, Any] = {}
-    for name, f in spec.job.output.items():
-        prop: dict[str, Any] = {"type": f.type, "description": f.description}
-        if f.enum:
-            prop["enum"] = f.enum
-        if f.max_length:
-            prop["maxLength"] = f.max_length
-        if f.minimum is not None:
-            prop["minimum"] = f.minimum
-        if f.maximum is not None:
-            prop["maximum"] = f.maximum
-        props[name] = prop
+    props = {name: f.json_schema() for name, f in spec.job.output.items()}
     return {
         "type": "object",
         "properties": props,
         "required": list(props),
         "additionalProperties": False,
     }
+
+
+def _field_line(name: str, f: OutputField) -> str:
+    """A field of the answer as the system message lists it, e.g. `- urgency (string: one of
+    low, medium, high): How soon...` or `- rating (integer, between 1 and 5): ...`."""
+    limits = f.constraints()
+    head = f"{f.type}: {limits.pop(0)}" if f.enum else f.type
+    return f"- {name} ({', '.join([head, *limits])}): {f.description}"
 
 
 def _bullets(texts: list[str]) -> str:
@@ -55,11 +52,7 @@ def _bullets(texts: list[str]) -> str:
 def system_message(spec: ResolvedSpec) -> str:
     """Platform rules, then the developer's task and rules, then guidelines, ranked."""
     job = spec.job
-    fields = "\n".join(
-        f"- {name} ({f.type}{': one of ' + ', '.join(f.enum) if f.enum else ''}"
-        f"{f', at most {f.max_length} characters' if f.max_length else ''}): {f.description}"
-        for name, f in job.output.items()
-    )
+    fields = "\n".join(_field_line(name, f) for name, f in job.output.items())
 
     def instructions(level: Level) -> list[str]:
         return [p.instruction for p in spec.policies_at(level) if p.instruction]
@@ -103,14 +96,6 @@ def user_message(spec: ResolvedSpec, data: dict[str, Any]) -> str:
     return f"{head}# Row to process\n{data_block(data)}"
 
 
-def build_messages(spec: ResolvedSpec, data: dict[str, Any]) -> list[dict[str, str]]:
-    """The chat messages for one row."""
-    return [
-        {"role": "system", "content": system_message(spec)},
-        {"role": "user", "content": user_message(spec, data)},
-    ]
-
-
 class RequestBuilder:
     """Request bodies of one spec on one endpoint. The system message and the output schema are
     the same for every row, so they are built once; only the user message is built per row.
@@ -135,10 +120,3 @@ class RequestBuilder:
             max_tokens=self.spec.job.model.max_tokens,
             schema=self.schema,
         )
-
-
-def parse_data_block(content: str) -> dict[str, Any]:
-    """The row back out of a user message (for tests and fake servers)."""
-    start = content.index(DATA_OPEN) + len(DATA_OPEN)
-    end = content.index(DATA_CLOSE, start)
-    return dict(json.loads(content[start:end]))

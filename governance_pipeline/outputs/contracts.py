@@ -1,7 +1,8 @@
 """The behaviour contract: every model output held against the spec, row by row.
 
-An output must be one JSON object with the spec's output fields and types (the schema, a
-developer-level rule), each field's enum and length, and every policy that carries a check.
+An output must be one JSON object with the spec's output fields, their types and bounds (the
+schema, a developer-level rule), each field's enum and length (as `spec.fields` reads a field),
+and every policy that carries a check.
 Broken ERROR rules (platform, developer) quarantine the row; broken WARN rules (guidelines)
 are recorded on the published row.
 
@@ -24,14 +25,12 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from pydantic import Field, ValidationError, create_model
+from pydantic import ValidationError, create_model
 
 from governance_pipeline.errors import SpecError
 from governance_pipeline.outputs.answers import at_rest
-from governance_pipeline.outputs.rules import EnumRule, MaxLengthRule, RowContext, Rule, SqlRule
+from governance_pipeline.outputs.rules import RowContext, Rule, SqlRule
 from governance_pipeline.spec import Level, ResolvedSpec, Severity, severity_of
-
-_PY_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool}
 
 
 @dataclass(frozen=True)
@@ -69,27 +68,15 @@ class Contract:
 
     def __init__(self, spec: ResolvedSpec) -> None:
         self._spec = spec
-        fields = {
-            name: (_PY_TYPES[f.type], Field(..., ge=f.minimum, le=f.maximum))
-            for name, f in spec.job.output.items()
-        }
+        fields = {name: f.schema_field() for name, f in spec.job.output.items()}
         self._schema = create_model(  # type: ignore[call-overload]
             f"{spec.name}_output", __config__={"extra": "forbid", "strict": True}, **fields
         )
-        self.rules: list[tuple[str, Level, Rule]] = []
-        for name, f in spec.job.output.items():
-            if f.enum:
-                self.rules.append(
-                    (f"output.{name}.enum", Level.DEVELOPER, EnumRule(field=name, values=f.enum))
-                )
-            if f.max_length:
-                self.rules.append(
-                    (
-                        f"output.{name}.max_length",
-                        Level.DEVELOPER,
-                        MaxLengthRule(field=name, max=f.max_length),
-                    )
-                )
+        self.rules: list[tuple[str, Level, Rule]] = [
+            (rule_id, Level.DEVELOPER, rule)
+            for name, f in spec.job.output.items()
+            for rule_id, rule in f.checks(name)
+        ]
         for rp in spec.policies:
             if rp.item.check is not None:
                 self.rules.append((rp.item.id, rp.item.level, rp.item.check))

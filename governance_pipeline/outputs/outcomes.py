@@ -10,9 +10,10 @@ the row ledger that gives every input row of the batch exactly one disposition, 
 Publication comes last, after the SLAs, so that a blocking check can stop it; the ledger is
 final before it, so a blocked run still accounts for every row.
 
-Dispositions: `enriched`, `withheld` (met the contract; a blocking SLA stopped publication),
-`input_quarantined`, `output_quarantined`, `call_failed`, `over_budget`; `unprocessed` marks a
-defect (no stage recorded an outcome) and fails the ledger check.
+Dispositions (`outputs.dispositions.Disposition`): `enriched`, `withheld` (met the contract; a
+blocking SLA stopped publication), `input_quarantined`, `output_quarantined`, `call_failed`,
+`over_budget`; `unprocessed` marks a defect (no stage recorded an outcome) and fails the
+ledger check. Every table here is made by the store (`store.ddl`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from typing import Any
 import duckdb
 
 from governance_pipeline.inputs.redaction import Redactor
+from governance_pipeline.llm.calls import ANSWERED, CallStatus
+from governance_pipeline.outputs import dispositions
 from governance_pipeline.outputs.contracts import Contract
+from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.sla.verdicts import SlaVerdict
 from governance_pipeline.spec import ResolvedSpec
 from governance_pipeline.store import frame, replace_rows, runs, transaction
@@ -39,13 +43,12 @@ def stage(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> di
     """
     job = spec.job
     key = job.source.key
-    _ensure_staged(con, job.job)
     rows = con.execute(
         f"SELECT c.{key}, c.request_hash, k.content, m.data FROM {job.job}.llm_call c "
         "JOIN governance.llm_cache k USING (request_hash) "
         f"LEFT JOIN {job.job}.model_input m ON m.{key} = c.{key} AND m.run_id = c.run_id "
-        f"WHERE c.run_id = ? AND c.status IN ('ok', 'cached') ORDER BY c.{key}",
-        [run_id],
+        f"WHERE c.run_id = ? AND list_contains(?, c.status) ORDER BY c.{key}",
+        [run_id, [s.value for s in ANSWERED]],
     ).fetchall()
     verdicts = Contract(spec).judge(
         (k, content, json.loads(data or "{}")) for k, _, content, data in rows
@@ -95,14 +98,6 @@ def stage(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> di
     }
 
 
-def _ensure_staged(con: duckdb.DuckDBPyConnection, schema: str) -> None:
-    """`staged_output`: the shape of `enriched` (without its key constraint), rows kept per run."""
-    con.execute(
-        f"CREATE TABLE IF NOT EXISTS {schema}.staged_output AS "
-        f"SELECT * FROM {schema}.enriched LIMIT 0"
-    )
-
-
 def gate(
     con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, verdicts: list[SlaVerdict], run_id: str
 ) -> list[SlaVerdict]:
@@ -113,10 +108,15 @@ def gate(
         why = "publication blocked by " + "; ".join(v.summary() for v in blocking)
         with transaction(con):
             con.execute(
-                f"UPDATE {spec.job.job}.row_ledger SET disposition = 'withheld', "
-                "reason = ? || coalesce(' (warnings: ' || reason || ')', '') "
-                "WHERE run_id = ? AND disposition = 'enriched'",
-                [why, run_id],
+                f"UPDATE {spec.job.job}.row_ledger SET disposition = $withheld, "
+                "reason = $why || coalesce(' (warnings: ' || reason || ')', '') "
+                "WHERE run_id = $run AND disposition = $enriched",
+                {
+                    "withheld": Disposition.WITHHELD,
+                    "enriched": Disposition.ENRICHED,
+                    "why": why,
+                    "run": run_id,
+                },
             )
             runs.finish(con, run_id, RunStatus.BLOCKED, why)
     return blocking
@@ -140,8 +140,8 @@ def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> 
             f"INSERT INTO {s}.enriched BY NAME SELECT o.* REPLACE ($now AS enriched_at) "
             f"FROM {s}.staged_output o JOIN {s}.row_ledger l "
             f"ON l.{key} = o.{key} AND l.run_id = o.run_id "
-            "WHERE o.run_id = $run AND l.disposition = 'enriched'",
-            {"run": run_id, "now": now()},
+            "WHERE o.run_id = $run AND l.disposition = $enriched",
+            {"run": run_id, "now": now(), "enriched": Disposition.ENRICHED},
         )
         runs.finish(con, run_id, RunStatus.SUCCEEDED)
     published, warned = con.execute(
@@ -158,7 +158,6 @@ def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str
     to its request, call and verdict.
     """
     s, key = spec.job.job, spec.job.source.key
-    _ensure_staged(con, s)
     with transaction(con):
         con.execute(f"DELETE FROM {s}.row_ledger WHERE run_id = ?", [run_id])
         con.execute(
@@ -166,24 +165,24 @@ def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str
             INSERT INTO {s}.row_ledger BY NAME
             WITH mi AS (SELECT {key}, request_hash FROM {s}.model_input WHERE run_id = $run),
             lc AS (SELECT * FROM {s}.llm_call WHERE run_id = $run
-                   AND status NOT IN ('superseded', 'repair_failed')),  -- see calling.py
+                   AND NOT list_contains($no_outcome, status)),  -- see calling.py
             en AS (SELECT * FROM {s}.staged_output WHERE run_id = $run),
             oq AS (SELECT * FROM {s}.output_quarantine WHERE run_id = $run),
             dispositions AS (
-            SELECT {key}, source_row, 'input_quarantined' AS disposition, reason,
+            SELECT {key}, source_row, $input_quarantined AS disposition, reason,
                 NULL AS request_hash
             FROM {s}.input_quarantine WHERE run_id = $run
             UNION ALL BY NAME
             SELECT v.{key}, NULL AS source_row,
-                CASE WHEN en.{key} IS NOT NULL THEN 'enriched'
-                     WHEN oq.{key} IS NOT NULL THEN 'output_quarantined'
-                     WHEN lc.status = 'over_budget' THEN 'over_budget'
-                     WHEN lc.status = 'failed' THEN 'call_failed'
-                     ELSE 'unprocessed' END AS disposition,
+                CASE WHEN en.{key} IS NOT NULL THEN $enriched
+                     WHEN oq.{key} IS NOT NULL THEN $output_quarantined
+                     WHEN lc.status = $status_over_budget THEN $over_budget
+                     WHEN lc.status = $status_failed THEN $call_failed
+                     ELSE $unprocessed END AS disposition,
                 CASE WHEN en.{key} IS NOT NULL THEN en.warnings
                      WHEN oq.{key} IS NOT NULL THEN oq.reason
-                     WHEN lc.status = 'over_budget' THEN 'budget: the run''s cap was reached'
-                     WHEN lc.status = 'failed' THEN
+                     WHEN lc.status = $status_over_budget THEN 'budget: the run''s cap was reached'
+                     WHEN lc.status = $status_failed THEN
                         coalesce(lc.error_class, 'UnknownError') || ': the model call failed '
                         || CASE WHEN lc.attempt = 0 THEN 'fast: the circuit breaker was open'
                                 ELSE 'after ' || lc.attempt || ' attempt(s)' END
@@ -195,9 +194,22 @@ def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str
             WHERE v.run_id = $run)
             SELECT $run AS run_id, $hash AS spec_hash, $now AS recorded_at, * FROM dispositions
             """,
-            {"run": run_id, "hash": spec.spec_hash, "now": now()},
+            {
+                "run": run_id,
+                "hash": spec.spec_hash,
+                "now": now(),
+                "no_outcome": [CallStatus.SUPERSEDED.value, CallStatus.REPAIR_FAILED.value],
+                "status_over_budget": CallStatus.OVER_BUDGET.value,
+                "status_failed": CallStatus.FAILED.value,
+                "enriched": Disposition.ENRICHED,
+                "input_quarantined": Disposition.INPUT_QUARANTINED,
+                "output_quarantined": Disposition.OUTPUT_QUARANTINED,
+                "over_budget": Disposition.OVER_BUDGET,
+                "call_failed": Disposition.CALL_FAILED,
+                "unprocessed": Disposition.UNPROCESSED,
+            },
         )
-    counts = dict(
+    counts = dispositions.counts(
         con.execute(
             f"SELECT disposition, count(*) FROM {s}.row_ledger WHERE run_id = ? GROUP BY 1",
             [run_id],

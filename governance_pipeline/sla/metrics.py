@@ -25,6 +25,9 @@ from typing import Literal
 
 import duckdb
 
+from governance_pipeline.llm.calls import CallStatus
+from governance_pipeline.outputs import dispositions
+from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.spec import Metric, RollingRuns
 from governance_pipeline.store.runs import now
 
@@ -66,7 +69,7 @@ def measure(
 ) -> dict[Metric, Measurement]:
     """Every metric over the given runs of a job."""
     params = {"runs": runs}
-    ledger = dict(
+    ledger = dispositions.counts(
         con.execute(
             f"SELECT disposition, count(*) FROM {job}.row_ledger "
             "WHERE list_contains($runs, run_id) GROUP BY 1",
@@ -74,16 +77,16 @@ def measure(
         ).fetchall()
     )
     rows = sum(ledger.values())
-    compliant = ledger.get("enriched", 0) + ledger.get("withheld", 0)
-    answered = compliant + ledger.get("output_quarantined", 0)
+    compliant = ledger.get(Disposition.ENRICHED, 0) + ledger.get(Disposition.WITHHELD, 0)
+    answered = compliant + ledger.get(Disposition.OUTPUT_QUARANTINED, 0)
     quantiles, timed, cost, tokens, failed, called = con.execute(
-        "SELECT quantile_cont(latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE status = 'ok'), "
-        "count(*) FILTER (WHERE status = 'ok'), "
+        "SELECT quantile_cont(latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE status = $ok), "
+        "count(*) FILTER (WHERE status = $ok), "
         "sum(cost_usd), sum(coalesce(tokens_in, 0) + coalesce(tokens_out, 0)), "
-        "count(*) FILTER (WHERE status = 'failed'), "
-        "count(*) FILTER (WHERE status IN ('ok', 'failed')) "
+        "count(*) FILTER (WHERE status = $failed), "
+        "count(*) FILTER (WHERE status IN ($ok, $failed)) "
         f"FROM {job}.llm_call WHERE list_contains($runs, run_id)",
-        params,
+        params | {"ok": CallStatus.OK.value, "failed": CallStatus.FAILED.value},
     ).fetchone()  # type: ignore[misc]
     p50, p95, p99 = quantiles or (None, None, None)
     n_runs = len(runs)

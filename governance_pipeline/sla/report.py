@@ -7,9 +7,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.outputs.evals import ExampleCheck, ModelEval
 from governance_pipeline.sla.summary import RunSummary
 from governance_pipeline.sla.verdicts import SlaState, SlaVerdict
+from governance_pipeline.spec import Severity
 
 
 def render(summary: RunSummary, console: Console, db_path: Path) -> None:
@@ -17,10 +19,10 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
     s = summary
     console.print(f"[bold]{s.job}[/bold] run {s.run_id}")
     console.print(f"endpoint: {s.endpoint}")
-    enriched = s.by_disposition.get("enriched", 0)
+    enriched = s.by_disposition.get(Disposition.ENRICHED, 0)
     console.print(
         f"rows in: {s.rows_in}   enriched: {enriched}   "
-        + "   ".join(f"{d}: {n}" for d, n in s.by_disposition.items() if d != "enriched")
+        + "   ".join(f"{d}: {n}" for d, n in s.by_disposition.items() if d != Disposition.ENRICHED)
     )
     if s.reasons:
         reasons = Table(title="Rows not enriched, by reason", title_justify="left")
@@ -55,7 +57,7 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
         console.print(
             "[red]publication blocked[/red] by "
             + ", ".join(v.sla_id for v in s.blocked_by)
-            + f": {s.by_disposition.get('withheld', 0)} compliant row(s) withheld; "
+            + f": {s.by_disposition.get(Disposition.WITHHELD, 0)} compliant row(s) withheld; "
             "the published table keeps its previous rows"
         )
     console.print(
@@ -82,7 +84,7 @@ def sla_table(verdicts: list[SlaVerdict]) -> Table:
             SlaState.NO_DATA: "[green]held[/green] (no data)",
             SlaState.INSUFFICIENT_SAMPLE: f"not declared (n < {v.min_sample})",
             SlaState.BREACHED: "[red]BREACHED[/red]"
-            if v.severity.value == "ERROR"
+            if v.severity is Severity.ERROR
             else "[yellow]breached[/yellow]",
         }[v.state]
         if v.blocks:

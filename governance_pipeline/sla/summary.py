@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 import duckdb
 
 from governance_pipeline import sla as sla_module
+from governance_pipeline.llm.calls import CallStatus
+from governance_pipeline.outputs import dispositions
+from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.sla import metrics
 from governance_pipeline.sla.verdicts import SlaVerdict
 
@@ -19,8 +22,8 @@ class RunSummary:
     run_id: str
     endpoint: str
     rows_in: int = 0
-    by_disposition: dict[str, int] = field(default_factory=dict)
-    reasons: list[tuple[str, str, int]] = field(default_factory=list)
+    by_disposition: dict[Disposition, int] = field(default_factory=dict)
+    reasons: list[tuple[Disposition, str, int]] = field(default_factory=list)
     tokens_in: int = 0
     tokens_out: int = 0
     calls_made: int = 0
@@ -51,7 +54,7 @@ def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSumma
         "SELECT endpoint FROM governance.run WHERE run_id = ?", [run_id]
     ).fetchone()
     summary = RunSummary(job, run_id, endpoint[0] if endpoint else "unknown")
-    summary.by_disposition = dict(
+    summary.by_disposition = dispositions.counts(
         con.execute(
             f"SELECT disposition, count(*) FROM {job}.row_ledger WHERE run_id = ? "
             "GROUP BY 1 ORDER BY 2 DESC",
@@ -60,24 +63,29 @@ def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSumma
     )
     summary.rows_in = sum(summary.by_disposition.values())
     summary.reasons = [
-        (d, r, n)
+        (Disposition(d), r, n)
         for d, r, n in con.execute(
             f"SELECT disposition, split_part(reason, ':', 1) AS rule, count(*) "
-            f"FROM {job}.row_ledger WHERE run_id = ? AND disposition <> 'enriched' "
+            f"FROM {job}.row_ledger WHERE run_id = ? AND disposition <> ? "
             "GROUP BY 1, 2 ORDER BY 3 DESC, 2",
-            [run_id],
+            [run_id, Disposition.ENRICHED],
         ).fetchall()
     ]
     tin, tout, cost, made, attempts, stopped, hits, over = con.execute(
         "SELECT sum(tokens_in), sum(tokens_out), sum(cost_usd), "
         "count(*) FILTER (WHERE attempt > 0), sum(attempt) FILTER (WHERE attempt > 0), "
-        "sum(rows) FILTER (WHERE status = 'failed' AND attempt = 0), "
-        "sum(rows) FILTER (WHERE status = 'cached'), "
-        "sum(rows) FILTER (WHERE status = 'over_budget') FROM ("
+        "sum(rows) FILTER (WHERE status = $failed AND attempt = 0), "
+        "sum(rows) FILTER (WHERE status = $cached), "
+        "sum(rows) FILTER (WHERE status = $over_budget) FROM ("
         "  SELECT request_hash, status, max(attempt) AS attempt, count(*) AS rows, "
         "  sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out, sum(cost_usd) AS cost_usd "
-        f" FROM {job}.llm_call WHERE run_id = ? GROUP BY request_hash, status)",
-        [run_id],
+        f" FROM {job}.llm_call WHERE run_id = $run GROUP BY request_hash, status)",
+        {
+            "run": run_id,
+            "failed": CallStatus.FAILED.value,
+            "cached": CallStatus.CACHED.value,
+            "over_budget": CallStatus.OVER_BUDGET.value,
+        },
     ).fetchone()  # type: ignore[misc]
     summary.tokens_in, summary.tokens_out = int(tin or 0), int(tout or 0)
     summary.calls_made, summary.attempts = int(made or 0), int(attempts or 0)

@@ -31,17 +31,6 @@ from governance_pipeline.spec import ResolvedSpec, Severity, Sla, severity_of
 from governance_pipeline.store import replace_rows, runs
 from governance_pipeline.store.runs import now
 
-_COLUMNS = {
-    "window": "VARCHAR",
-    "state": "VARCHAR",
-    "held_to": "DOUBLE",
-    "confidence": "DOUBLE",
-    "min_sample": "BIGINT",
-    "budget_left": "DOUBLE",
-    "blocking": "BOOLEAN",
-}
-"""Columns of `sla_result` added to the store's base DDL (created on first evaluation)."""
-
 
 class SlaState(str, Enum):
     """The state of one SLA after a run."""
@@ -181,8 +170,6 @@ def evaluate(
             in_window = metrics.window_runs(con, schema, run_id, sla.window)
             measured[label] = metrics.measure(con, schema, in_window, at)
         verdicts.append(judge(sla, measured[label][sla.metric], label))
-    for name, kind in _COLUMNS.items():
-        con.execute(f'ALTER TABLE {schema}.sla_result ADD COLUMN IF NOT EXISTS "{name}" {kind}')
     frame = pd.DataFrame(
         [{**asdict(v), "severity": v.severity.value, "state": v.state.value} for v in verdicts],
         columns=_FIELDS,

@@ -1,11 +1,14 @@
 """The spec: what a job is for and how its model must behave, as YAML in specs/.
 
-`models` holds the pydantic models of the files; `loading` parses them (with line numbers for
-errors), resolves inheritance and the chain of command, and hashes the result; `identifiers`
-checks the names a run writes into SQL; `folder` sorts a folder's files into jobs, base specs
-and broken files, and loads them past a broken one.
+`models` holds the pydantic models of the files; `fields` an output field and what it means,
+the one reading the prompt, the contract, the store and the contract document share;
+`loading` parses the files (with line numbers for errors), resolves inheritance and the chain
+of command, and hashes the result; `identifiers` checks the names a run writes into SQL;
+`folder` sorts a folder's files into jobs, base specs and broken files, and loads them past a
+broken one.
 """
 
+from governance_pipeline.spec.fields import OutputField
 from governance_pipeline.spec.folder import LoadedFolder, SpecFolder, discover, load_folder, scan
 from governance_pipeline.spec.loading import check_base, load, spec_hash, user_policy
 from governance_pipeline.spec.models import (
@@ -19,7 +22,6 @@ from governance_pipeline.spec.models import (
     Metric,
     ModelParams,
     Origin,
-    OutputField,
     Policy,
     Redaction,
     Resolved,

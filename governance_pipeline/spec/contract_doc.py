@@ -7,12 +7,14 @@ spec's own descriptions, so the document cannot drift from what a run enforces.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markdown_it import MarkdownIt
 
+from governance_pipeline.inputs import expectations
 from governance_pipeline.outputs.contracts import Contract
 from governance_pipeline.spec import Level, Policy, Resolved, ResolvedSpec, severity_of
 from governance_pipeline.spec.explain import enforcement
@@ -140,21 +142,20 @@ def _policy_line(rp: Resolved[Policy]) -> str:
 
 
 def _expectations(spec: ResolvedSpec) -> dict[str, str]:
-    rules = {}
-    for name, col in spec.job.source.columns.items():
-        parts = [col.type]
-        if col.required:
-            parts.append("required")
-        if col.unique:
-            parts.append("unique")
-        if col.allowed:
-            parts.append("one of " + ", ".join(col.allowed))
-        if col.min_length is not None or col.max_length is not None:
-            parts.append(f"{col.min_length or 0} to {col.max_length or 'any'} characters")
-        if col.pattern:
-            parts.append(f"matches `{col.pattern}`")
-        rules[name] = "; ".join(parts)
-    return rules
+    """Each column's rules in the words of its compiled expectations, so the document says what
+    validation enforces (where two expectations share an id, the later, more precise one)."""
+    described: dict[str, dict[str, str]] = {name: {} for name in spec.job.source.columns}
+    for e in expectations.compile_suite(spec.job)["expectations"]:
+        rule_id = e["meta"]["id"]
+        column = rule_id.split(".")[1]
+        if column in described:
+            described[column][rule_id] = e["meta"]["description"]
+    return {name: _cell("; ".join(rules.values())) for name, rules in described.items()}
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: a regex's `|`, `*` or `[` stays text."""
+    return re.sub(r"([\\|*`\[\]<])", r"\\\1", text)
 
 
 def render_markdown(spec: ResolvedSpec) -> str:
@@ -191,12 +192,7 @@ def render_markdown(spec: ResolvedSpec) -> str:
         ),
         bases=", ".join(f"`{b}`" for b in job.extends) or "nothing",
         expectations=_expectations(spec),
-        allowed={
-            n: (", ".join(f.enum) if f.enum else f"at most {f.max_length} characters")
-            if (f.enum or f.max_length)
-            else "any"
-            for n, f in job.output.items()
-        },
+        allowed={n: _cell(f.describe()) for n, f in job.output.items()},
         budget=budget,
         levels=levels,
         severity=lambda item: severity_of(item.level).value,

@@ -17,6 +17,7 @@ from governance_pipeline.inputs.redaction.ner import NerEntity
 from governance_pipeline.inputs.redaction.operators import Operator
 from governance_pipeline.outputs.rules import Rule
 from governance_pipeline.outputs.rules.fields import Regex
+from governance_pipeline.spec.fields import OutputField
 from governance_pipeline.spec.identifiers import table_problem, unquoted_name_problem
 from governance_pipeline.spec.yaml_lines import Loc, line_of, load_with_lines
 
@@ -198,19 +199,6 @@ class ModelParams(_Model):
     )
     prompt_columns: list[str] = Field(description="Source columns the model sees, after redaction.")
     task: str = Field(description="What the model must do with each row, in plain words.")
-
-
-class OutputField(_Model):
-    """One field of the model's JSON output."""
-
-    type: Literal["string", "integer", "number", "boolean"] = Field(
-        "string", description="JSON type of the field."
-    )
-    description: str = Field(description="What the field means.")
-    enum: list[str] | None = Field(None, description="The only values the field may take.")
-    max_length: int | None = Field(None, gt=0, description="Maximum length of the text.")
-    minimum: float | None = Field(None, description="Smallest allowed value of a number.")
-    maximum: float | None = Field(None, description="Largest allowed value of a number.")
 
 
 class Policy(_Model):

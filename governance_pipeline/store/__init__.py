@@ -1,5 +1,7 @@
 """The DuckDB store: the shared `governance` schema, the per-job schemas, and safe writes.
 
+Every table's DDL is in `store.ddl`; `runs` holds a run's lifecycle in `governance.run`.
+
 Every table a run writes carries `run_id`. Writes of a stage replace that stage's rows for the
 run in one transaction, so a retried step never duplicates a row. `validated_input` and
 `model_input` are working tables: each run starts by removing the rows of runs already closed;
@@ -19,69 +21,21 @@ import pandas as pd
 
 from governance_pipeline.errors import StoreError
 from governance_pipeline.spec import JobSpec
+from governance_pipeline.store.ddl import GOVERNANCE_DDL, job_ddl, validated_input_ddl
 
-GOVERNANCE_DDL = """
-CREATE SCHEMA IF NOT EXISTS governance;
-CREATE TABLE IF NOT EXISTS governance.llm_cache (
-    request_hash VARCHAR PRIMARY KEY, model VARCHAR, content VARCHAR,
-    tokens_in INTEGER, tokens_out INTEGER, latency_ms DOUBLE, cost_usd DOUBLE,
-    created_at TIMESTAMP DEFAULT current_timestamp);
-CREATE TABLE IF NOT EXISTS governance.run (
-    run_id VARCHAR PRIMARY KEY, job VARCHAR, spec_hash VARCHAR, endpoint VARCHAR,
-    started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, summary JSON);
-ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS reason VARCHAR;
-ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS host VARCHAR;
-ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS pid BIGINT;
-CREATE TABLE IF NOT EXISTS governance.alert (
-    alert_id VARCHAR PRIMARY KEY, job VARCHAR, run_id VARCHAR, check_name VARCHAR,
-    severity VARCHAR, message VARCHAR, sinks VARCHAR, delivered BOOLEAN, error VARCHAR,
-    created_at TIMESTAMP DEFAULT current_timestamp, kind VARCHAR, incident_id VARCHAR);
-CREATE TABLE IF NOT EXISTS governance.incident (
-    incident_id VARCHAR, job VARCHAR, check_name VARCHAR, severity VARCHAR, message VARCHAR,
-    opened_run_id VARCHAR, opened_at TIMESTAMP DEFAULT current_timestamp,
-    last_run_id VARCHAR, closed_run_id VARCHAR, closed_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS governance.alert_delivery (
-    alert_id VARCHAR, sink VARCHAR, sink_type VARCHAR, status VARCHAR, attempts INTEGER,
-    error VARCHAR, sent_at TIMESTAMP DEFAULT current_timestamp);
-CREATE TABLE IF NOT EXISTS governance.spec_version (
-    spec_hash VARCHAR PRIMARY KEY, job VARCHAR, resolved JSON,
-    first_seen TIMESTAMP DEFAULT current_timestamp);
-"""
-
-_OUTPUT_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
-
-
-def job_ddl(job: JobSpec, key_type: str) -> str:
-    """DDL of a job's schema. The source key keeps its name and type in every table."""
-    s, k = job.job, f"{job.source.key} {key_type}"
-    outputs = ", ".join(f'"{name}" {_OUTPUT_TYPES[f.type]}' for name, f in job.output.items())
-    return f"""
-CREATE SCHEMA IF NOT EXISTS {s};
-CREATE TABLE IF NOT EXISTS {s}.input_quarantine (
-    run_id VARCHAR, {k}, expectations VARCHAR, reason VARCHAR, quarantined_at TIMESTAMP,
-    source_row BIGINT);
-ALTER TABLE {s}.input_quarantine ADD COLUMN IF NOT EXISTS source_row BIGINT;
-CREATE TABLE IF NOT EXISTS {s}.model_input (
-    run_id VARCHAR, {k}, data JSON, redactions JSON, request_hash VARCHAR, spec_hash VARCHAR);
-CREATE TABLE IF NOT EXISTS {s}.llm_call (
-    run_id VARCHAR, {k}, request_hash VARCHAR, model VARCHAR, attempt INTEGER, status VARCHAR,
-    error_class VARCHAR, latency_ms DOUBLE, tokens_in INTEGER, tokens_out INTEGER,
-    cost_usd DOUBLE, called_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS {s}.enriched (
-    {k} PRIMARY KEY, {outputs}, warnings VARCHAR, run_id VARCHAR, spec_hash VARCHAR,
-    request_hash VARCHAR, enriched_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS {s}.output_quarantine (
-    run_id VARCHAR, {k}, request_hash VARCHAR, rules VARCHAR, reason VARCHAR,
-    output_redacted VARCHAR, quarantined_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS {s}.row_ledger (
-    run_id VARCHAR, {k}, disposition VARCHAR, reason VARCHAR, spec_hash VARCHAR,
-    request_hash VARCHAR, recorded_at TIMESTAMP, source_row BIGINT);
-ALTER TABLE {s}.row_ledger ADD COLUMN IF NOT EXISTS source_row BIGINT;
-CREATE TABLE IF NOT EXISTS {s}.sla_result (
-    run_id VARCHAR, sla_id VARCHAR, metric VARCHAR, level VARCHAR, severity VARCHAR,
-    bound VARCHAR, threshold DOUBLE, measured DOUBLE, sample_size BIGINT, passed BOOLEAN,
-    description VARCHAR, spec_hash VARCHAR, measured_at TIMESTAMP);
-"""
+__all__ = [
+    "GOVERNANCE_DDL",
+    "column_types",
+    "connect",
+    "ensure_job_schema",
+    "fetch_chunks",
+    "frame",
+    "job_ddl",
+    "reader",
+    "replace_rows",
+    "table_exists",
+    "transaction",
+]
 
 
 @contextmanager
@@ -175,9 +129,23 @@ def column_types(con: duckdb.DuckDBPyConnection, qualified: str) -> dict[str, st
     return {name: dtype for name, dtype, *_ in rows}
 
 
-def ensure_job_schema(con: duckdb.DuckDBPyConnection, job: JobSpec, key_type: str) -> None:
-    """Create the job's schema and tables if missing."""
-    con.execute(job_ddl(job, key_type))
+def ensure_job_schema(
+    con: duckdb.DuckDBPyConnection, job: JobSpec, source_types: dict[str, str]
+) -> None:
+    """Create the job's schema and tables if missing (see `store.ddl`).
+
+    `validated_input` holds the source's rows, so it takes the source's columns: a column the
+    source gained since the table was made is added to it.
+
+    Args:
+        source_types: Column name to DuckDB type of the source table.
+    """
+    con.execute(job_ddl(job, source_types[job.source.key]))
+    con.execute(validated_input_ddl(job))
+    have = column_types(con, f"{job.job}.validated_input")
+    for name, kind in source_types.items():
+        if name not in have:
+            con.execute(f'ALTER TABLE {job.job}.validated_input ADD COLUMN "{name}" {kind}')
 
 
 def replace_rows(

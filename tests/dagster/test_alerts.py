@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from governance_pipeline import store
-from governance_pipeline.dagster.definitions import build_definitions
+from governance_pipeline.dagster.definitions import definitions_for, load_specs
 from governance_pipeline.dagster.resources import GovernanceStore
 from tests.conftest import SPEC_DIR, triage
 from tests.fake_openai import FakeOpenAI
@@ -31,7 +31,7 @@ def wrong_enum(body: dict) -> str:
 def test_a_breach_alerts_once_and_its_recovery_notifies_once(
     demo_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    defs = build_definitions(SPEC_DIR, str(demo_db))
+    defs = definitions_for(load_specs(SPEC_DIR), str(demo_db))
     instance = dg.DagsterInstance.ephemeral()
     resources = {"store": GovernanceStore(db_path=str(demo_db))}
     checks = defs.resolve_sensor_def("governance_alerts")
@@ -158,7 +158,7 @@ def test_a_run_with_no_sample_leaves_the_incident_open(
     (every row `call_failed`), so it must not close it or send a recovery (in PagerDuty that
     would resolve a real breach); the next measured pass closes it with one notice. The
     cache-only rerun after it has no latency sample: it judges no call of its own."""
-    defs = build_definitions(SPEC_DIR, str(demo_db))
+    defs = definitions_for(load_specs(SPEC_DIR), str(demo_db))
     instance = dg.DagsterInstance.ephemeral()
     resources = {"store": GovernanceStore(db_path=str(demo_db))}
     checks = defs.resolve_sensor_def("governance_alerts")

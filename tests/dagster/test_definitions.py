@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from governance_pipeline.dagster.common import STAGES
-from governance_pipeline.dagster.definitions import build_definitions
+from governance_pipeline.dagster.definitions import definitions_for, load_specs
 from tests.conftest import SPEC_DIR
 
 
@@ -41,7 +41,7 @@ def test_a_new_spec_file_adds_a_job_without_code(tmp_path: Path) -> None:
             'cron: "0 6 * * *"', 'cron: "*/15 * * * *"'
         )
     )
-    defs = build_definitions(tmp_path, str(tmp_path / "db.duckdb"))
+    defs = definitions_for(load_specs(tmp_path), str(tmp_path / "db.duckdb"))
     assert defs.resolve_job_def("vip_triage_job") is not None
     assert defs.resolve_schedule_def("vip_triage_schedule").cron_schedule == "*/15 * * * *"
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}

@@ -15,13 +15,13 @@ from governance_pipeline.demo.tickets import INJECTION_PHRASES
 from governance_pipeline.llm import prompts
 from tests.conftest import triage
 from tests.dagster.test_job import JOB, materialise
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI, parse_data_block
 
 
 def obedient(body: dict) -> str:
     """A model that does what the row tells it to."""
     system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
-    text = json.dumps(prompts.parse_data_block(user))
+    text = json.dumps(parse_data_block(user))
     if "system prompt" in text or "hidden instructions" in text:
         return json.dumps(
             {
@@ -70,7 +70,7 @@ def test_obeyed_injections_are_quarantined(demo_db: Path, monkeypatch: pytest.Mo
         system, user = request["messages"][0]["content"], request["messages"][-1]["content"]
         for phrase in INJECTION_PHRASES:
             assert phrase not in system
-            if phrase.split(":")[0][:20] in json.dumps(prompts.parse_data_block(user)):
+            if phrase.split(":")[0][:20] in json.dumps(parse_data_block(user)):
                 injected += 1
                 head, _, _ = user.partition(prompts.DATA_OPEN)
                 assert phrase[:20] not in head  # only inside the data block

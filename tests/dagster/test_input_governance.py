@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from governance_pipeline import spec, store
-from governance_pipeline.dagster.definitions import build_definitions
+from governance_pipeline.dagster.definitions import definitions_for, load_specs
 from governance_pipeline.inputs import stages
 from governance_pipeline.llm.endpoint import resolve_endpoint
 from governance_pipeline.settings import Settings
@@ -25,7 +25,7 @@ def test_schema_drift_stops_the_run_before_any_model_call(
     with store.connect(demo_db) as con:
         con.execute("ALTER TABLE raw.support_tickets ADD COLUMN priority VARCHAR")
         con.execute("ALTER TABLE raw.support_tickets DROP COLUMN channel")
-    defs = build_definitions(SPEC_DIR, str(demo_db))
+    defs = definitions_for(load_specs(SPEC_DIR), str(demo_db))
     result = defs.resolve_job_def(f"{JOB}_job").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
     )

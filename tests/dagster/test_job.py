@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from governance_pipeline import store
-from governance_pipeline.dagster.definitions import build_definitions
+from governance_pipeline.dagster.definitions import definitions_for, load_specs
 from governance_pipeline.dagster.sensors import failure_text
 from governance_pipeline.inputs.redaction import find_pii
 from governance_pipeline.sla.summary import summarize
@@ -23,7 +23,7 @@ JOB = "support_triage"
 
 
 def materialise(db: Path, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
-    defs = build_definitions(SPEC_DIR, str(db))
+    defs = definitions_for(load_specs(SPEC_DIR), str(db))
     return defs.resolve_job_def(f"{JOB}_job").execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False
     )
@@ -307,7 +307,7 @@ def test_a_late_scheduled_run_breaches_schedule_adherence(
     from datetime import UTC, datetime, timedelta
 
     tick = (datetime.now(UTC) - timedelta(minutes=45)).isoformat()
-    defs = build_definitions(SPEC_DIR, str(demo_db))
+    defs = definitions_for(load_specs(SPEC_DIR), str(demo_db))
     result = defs.resolve_job_def(f"{JOB}_job").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={"dagster/scheduled_execution_time": tick},

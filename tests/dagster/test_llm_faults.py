@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from governance_pipeline import store
-from governance_pipeline.dagster.definitions import build_definitions
+from governance_pipeline.dagster.definitions import definitions_for, load_specs
 from tests.conftest import SPEC_DIR, triage
 from tests.dagster.test_job import JOB, one
 from tests.fake_openai import FakeOpenAI, Fault
@@ -47,7 +47,7 @@ def test_a_run_through_20_percent_of_each_fault_completes_and_accounts_for_every
     with FakeOpenAI(triage, faults=faults, seed=11, hang_seconds=3) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        defs = build_definitions(resilient_specs(tmp_path), str(demo_db))
+        defs = definitions_for(load_specs(resilient_specs(tmp_path)), str(demo_db))
         result = defs.resolve_job_def(f"{JOB}_job").execute_in_process(
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
         )

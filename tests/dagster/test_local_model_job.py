@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from governance_pipeline import store
-from governance_pipeline.dagster.definitions import build_definitions
+from governance_pipeline.dagster.definitions import definitions_for, load_specs
 from governance_pipeline.demo.tickets import generate_support_tickets
 from governance_pipeline.llm.endpoint import LOCAL_MODEL_NAME
 from governance_pipeline.llm.local_model import LocalModelServer
@@ -44,7 +44,7 @@ def test_demo_job_on_the_embedded_model(
     monkeypatch.setenv("GOVERNANCE_LOCAL_MODEL_PORT", str(local_server.port))
     with store.connect(env) as con:
         generate_support_tickets(con, 5, seed=7)
-    defs = build_definitions(SPEC_DIR, str(env))
+    defs = definitions_for(load_specs(SPEC_DIR), str(env))
     job = defs.resolve_job_def(f"{JOB}_job")
     before = chat_posts(local_server)
 

@@ -29,7 +29,7 @@ import dagster as dg
 import pytest
 
 from governance_pipeline import spec, store
-from governance_pipeline.dagster.definitions import build_definitions
+from governance_pipeline.dagster.definitions import definitions_for, load_specs
 from tests.conftest import PROJECT_ROOT, SPEC_DIR, triage
 from tests.fake_openai import FakeOpenAI
 
@@ -44,7 +44,7 @@ def materialise(
     selection: list[str] | None = None,
     run_id: str | None = None,
 ) -> dg.ExecuteInProcessResult:
-    defs = build_definitions(spec_dir, str(db))
+    defs = definitions_for(load_specs(spec_dir), str(db))
     job = defs.resolve_job_def(f"{JOB}_job")
     return job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),

@@ -20,6 +20,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -350,9 +351,19 @@ def _frame(rows: list[tuple[str, dict, list[str]]]) -> pd.DataFrame:
     return pd.DataFrame([{**GOOD, "ticket_id": key, **changes} for key, changes, _ in rows])
 
 
+def _validate(frame: pd.DataFrame) -> InputVerdicts:
+    """The suite over `frame`, landed as the suite's source table (raw.support_tickets)."""
+    table = SUITE["meta"]["source"]
+    with duckdb.connect() as con:
+        con.execute(f"CREATE SCHEMA {table.split('.')[0]}")
+        con.register("frame", frame)
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM frame")
+        return validation.validate_table(con, table, SUITE, KEY)
+
+
 @pytest.fixture(scope="module")
 def verdicts() -> InputVerdicts:
-    return validation.validate(_frame(ROWS), SUITE, KEY)
+    return _validate(_frame(ROWS))
 
 
 def test_validate_evaluates_every_row_without_batch_failures(verdicts: InputVerdicts) -> None:
@@ -396,19 +407,19 @@ def test_validate_flags_each_broken_rule_by_key(
     ],
 )
 def test_reason_names_the_rules_in_words(verdicts: InputVerdicts, key: str, reason: str) -> None:
-    assert verdicts.reason(key, SUITE) == reason
+    assert verdicts.reasons(SUITE)[key] == reason
 
 
 def test_duplicate_keys_fail_uniqueness() -> None:
     frame = _frame([("1", {}, []), ("2", {}, []), ("2", {"subject": "again"}, [])])
-    result = validation.validate(frame, SUITE, KEY)
+    result = _validate(frame)
     assert result.failed_by_key == {"2": ["input.ticket_id.unique"]}
     assert result.batch_failures == []
 
 
 def test_missing_columns_are_batch_failures_not_exceptions() -> None:
     frame = _frame(ROWS).drop(columns=["channel", "created_at"])
-    result = validation.validate(frame, SUITE, KEY)
+    result = _validate(frame)
     assert result.batch_failures == [
         "input.schema",
         "input.created_at.required",
@@ -427,7 +438,7 @@ def test_missing_columns_are_batch_failures_not_exceptions() -> None:
 
 
 def test_an_empty_table_fails_the_row_count() -> None:
-    result = validation.validate(_frame(ROWS).iloc[:0], SUITE, KEY)
+    result = _validate(_frame(ROWS).iloc[:0])
     assert result.batch_failures == ["input.row_count"]
     assert result.failed_by_key == {}
     assert result.evaluated == 0

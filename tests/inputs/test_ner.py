@@ -16,9 +16,10 @@ import pytest
 from governance_pipeline.inputs.redaction import RedactionError, Redactor
 from governance_pipeline.inputs.redaction import ner as ner_module
 from governance_pipeline.inputs.redaction.ner import NerEntity
+from governance_pipeline.settings import Settings
 
 HAVE_NER = importlib.util.find_spec("presidio_analyzer") is not None and (
-    importlib.util.find_spec(ner_module.DEFAULT_MODEL) is not None
+    importlib.util.find_spec(Settings().ner_model) is not None
 )
 
 

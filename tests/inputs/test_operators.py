@@ -17,6 +17,7 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 from governance_pipeline.inputs.redaction import RedactionError, RedactionKeys, Redactor, find_pii
 from governance_pipeline.inputs.redaction.operators import Operator
 from governance_pipeline.inputs.redaction.vault import TOKEN_RE, reidentify, store_tokens
+from governance_pipeline.store import GOVERNANCE_DDL
 
 KEYS = RedactionKeys(hash_key=SecretStr("h" * 32), token_key=SecretStr("t" * 32))
 OTHER_KEYS = RedactionKeys(hash_key=SecretStr("x" * 32), token_key=SecretStr("y" * 32))
@@ -120,6 +121,7 @@ def vault() -> tuple[duckdb.DuckDBPyConnection, str]:
     r = redactor([{"type": "tokenize"}])
     text, _ = r.redact_text("Reach jane@example.com, IBAN GB82 WEST 1234 5698 7654 32")
     con = duckdb.connect()
+    con.execute(GOVERNANCE_DDL)  # the vault's tables come with the store
     assert r.tokenizer is not None
     store_tokens(con, r.tokenizer.pending)
     assert text is not None

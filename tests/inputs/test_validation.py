@@ -1,10 +1,10 @@
 """Tests for validating a DuckDB table in chunks (``governance_pipeline.inputs.validation``).
 
 A million-row landing table cannot be one pandas frame, so it is validated in chunks; the cases
-here hold the chunked path to the promises of the whole-frame one. Rules that a chunk cannot
-judge alone are where chunking goes wrong: a duplicate whose twin sits in another chunk, a row
-count, the newest timestamp of the table. Each is checked with chunks far smaller than the
-table. Bad landing data (wrong types, bytes that are not UTF-8, a megabyte of text, a column
+here hold small chunks to the promises of one chunk holding the whole table. Rules that a chunk
+cannot judge alone are where chunking goes wrong: a duplicate whose twin sits in another chunk,
+a row count, the newest timestamp of the table. Each is checked with chunks far smaller than
+the table. Bad landing data (wrong types, bytes that are not UTF-8, a megabyte of text, a column
 that appeared or vanished) must end as a reason, never as an exception.
 """
 
@@ -43,11 +43,11 @@ def con() -> duckdb.DuckDBPyConnection:
         yield c
 
 
-def test_chunked_verdicts_equal_whole_frame_verdicts(con: duckdb.DuckDBPyConnection) -> None:
-    frame = _frame(ROWS)
+def test_small_chunks_give_the_verdicts_of_one_chunk(con: duckdb.DuckDBPyConnection) -> None:
+    con.register("frame", _frame(ROWS))
     con.execute("CREATE TABLE raw_tickets AS SELECT * FROM frame")
     suite = {**SUITE, "meta": {**SUITE["meta"], "source": "raw_tickets"}}
-    whole = validation.validate(frame, suite, "ticket_id")
+    whole = validation.validate_table(con, "raw_tickets", suite, "ticket_id")  # one chunk
     chunked = validation.validate_table(con, "raw_tickets", suite, "ticket_id", chunk_rows=4)
     assert chunked.failed_by_key == whole.failed_by_key
     assert chunked.batch_failures == whole.batch_failures == []

@@ -95,7 +95,6 @@ def test_a_killed_runs_batch_is_collected_not_paid_again(demo_db: Path) -> None:
                 CallRequest(h, RequestBuilder(spec, endpoint).body(json.loads(d)), ())
                 for d, h in rows.fetchall()[:20]
             ]
-            con.execute(batch.BATCH_DDL)
 
             async def submit() -> str:
                 async with openai.AsyncOpenAI(
@@ -156,7 +155,6 @@ def test_a_recorded_batch_the_endpoint_does_not_know_is_let_go(demo_db: Path) ->
         endpoint = endpoint_for(server.base_url)
         prepare(demo_db, spec, endpoint)
         with store.connect(demo_db) as con:
-            con.execute(batch.BATCH_DDL)
             con.execute(
                 "INSERT INTO governance.llm_batch VALUES "
                 "('batch_elsewhere', 'support_triage', 'file-x', 3, 'submitted', now(), NULL)"

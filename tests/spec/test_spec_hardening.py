@@ -466,7 +466,7 @@ def test_validate_reports_every_broken_file_in_one_line_each(
 def test_definitions_skip_a_broken_spec_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from governance_pipeline.dagster.definitions import build_definitions, load_specs
+    from governance_pipeline.dagster.definitions import definitions_for, load_specs
 
     broken = _folder_with_broken_files(tmp_path)
     with caplog.at_level(logging.WARNING, logger="governance_pipeline.dagster.definitions"):
@@ -476,7 +476,7 @@ def test_definitions_skip_a_broken_spec_with_a_warning(
     for name, fragment in broken.items():
         (message,) = [m for m in warned if f"spec {name} " in m]
         assert f"{tmp_path / name}" in message and fragment in message
-    defs = build_definitions(tmp_path, str(tmp_path / "db.duckdb"))
+    defs = definitions_for(specs, str(tmp_path / "db.duckdb"))
     assert defs.resolve_job_def("support_triage_job") is not None
 
 

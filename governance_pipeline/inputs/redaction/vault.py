@@ -10,7 +10,7 @@ Two secrets come from the environment, never from the spec, and are never stored
 
 `reidentify` turns tokens in a text back into values for an authorised purpose and writes one
 row to ``governance.reidentification`` for every use, granted or refused: who, why, how many
-tokens of which types. Never the values.
+tokens of which types. Never the values. Both tables are made with the store (`store.ddl`).
 """
 
 from __future__ import annotations
@@ -35,15 +35,6 @@ from governance_pipeline.errors import RedactionError
 
 __all__ = ["RedactionError", "RedactionKeys", "Tokenizer", "reidentify", "surrogate"]
 
-VAULT_DDL = """
-CREATE SCHEMA IF NOT EXISTS governance;
-CREATE TABLE IF NOT EXISTS governance.token_vault (
-    token VARCHAR PRIMARY KEY, entity VARCHAR, ciphertext BLOB,
-    created_at TIMESTAMP DEFAULT current_timestamp);
-CREATE TABLE IF NOT EXISTS governance.reidentification (
-    used_at TIMESTAMP, actor VARCHAR, purpose VARCHAR, tokens INTEGER, restored INTEGER,
-    entities JSON, outcome VARCHAR);
-"""
 TOKEN_RE = re.compile(r"<([A-Z][A-Z_]*[A-Z])_T_([a-z]{16})>")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -110,7 +101,6 @@ class Tokenizer:
 
 def store_tokens(con: duckdb.DuckDBPyConnection, pending: dict[str, tuple[str, bytes]]) -> int:
     """Add new vault entries; a token already stored keeps its first ciphertext."""
-    con.execute(VAULT_DDL)
     if not pending:
         return 0
     rows = [(t, e, s) for t, (e, s) in pending.items()]
@@ -153,7 +143,6 @@ def reidentify(
         RedactionError: no purpose was given, the key is missing or wrong, or a token is not
             in the vault. The refusal is logged too.
     """
-    con.execute(VAULT_DDL)
     found = Counter(m.group(1) for m in TOKEN_RE.finditer(text))
     if not purpose.strip():
         _log(con, actor, purpose, found, 0, "refused: no purpose")
