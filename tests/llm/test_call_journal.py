@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from governance_pipeline import store
+from governance_pipeline.demo.tickets import generate_support_tickets
 from governance_pipeline.llm.call_log import CallLog, journal_dir, recover
 from governance_pipeline.llm.calls import CallRequest, CallResult, CallStatus
 from tests.stage_helpers import triage_spec
@@ -45,7 +46,9 @@ AT_REST = json.dumps(
 @pytest.fixture
 def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     with store.connect(tmp_path / "governance.duckdb") as con:
-        store.ensure_job_schema(con, triage_spec().job, "BIGINT")
+        job = triage_spec().job
+        generate_support_tickets(con, 2, seed=1)  # the job's tables take the source's shape
+        store.ensure_job_schema(con, job, store.column_types(con, job.source.table))
         yield con
 
 
