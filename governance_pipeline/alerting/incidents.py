@@ -16,7 +16,8 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from governance_pipeline.alerting.config import AlertsConfig
 from governance_pipeline.alerting.model import Alert, AlertKind, Evaluation
-from governance_pipeline.alerting.sinks import DeliveryError, NotConfigured, send
+from governance_pipeline.alerting.sinks import send
+from governance_pipeline.errors import DeliveryError, SinkNotConfiguredError
 
 log = logging.getLogger("governance_pipeline.alerts")
 
@@ -95,7 +96,7 @@ def dispatch(con: duckdb.DuckDBPyConnection, alert: Alert, config: AlertsConfig)
             ):
                 with attempt:
                     once()
-        except NotConfigured as exc:
+        except SinkNotConfiguredError as exc:
             status, error = "skipped", str(exc)
         except DeliveryError as exc:
             status, error = "failed", str(exc)
