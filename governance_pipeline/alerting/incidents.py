@@ -18,6 +18,7 @@ from governance_pipeline.alerting.config import AlertsConfig
 from governance_pipeline.alerting.model import Alert, AlertKind, Evaluation
 from governance_pipeline.alerting.sinks import send
 from governance_pipeline.errors import DeliveryError, SinkNotConfiguredError
+from governance_pipeline.store import first, scalar
 
 log = logging.getLogger("governance_pipeline.alerts")
 
@@ -28,10 +29,11 @@ def observe(
     """Update the incident of the evaluation's job and check; the alert sent, if any."""
     e = evaluation
     incident_id = e.incident_id
-    open_ = con.execute(
+    open_ = first(
+        con,
         "SELECT severity FROM governance.incident WHERE incident_id = ? AND closed_at IS NULL",
         [incident_id],
-    ).fetchone()
+    )
     if not e.passed:
         if open_ is not None:
             con.execute(
@@ -65,10 +67,9 @@ def observe(
 
 
 def _recorded(con: duckdb.DuckDBPyConnection, alert: Alert) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM governance.alert WHERE alert_id = ?", [alert.alert_id]
-    ).fetchone()
-    return bool(found and found[0])
+    return bool(
+        scalar(con, "SELECT count(*) FROM governance.alert WHERE alert_id = ?", [alert.alert_id])
+    )
 
 
 def dispatch(con: duckdb.DuckDBPyConnection, alert: Alert, config: AlertsConfig) -> bool:

@@ -136,7 +136,7 @@ class CallLog:
         paid = {
             e.result.request_hash: e.result for e in entries if e.result.status is CallStatus.OK
         }
-        cache = {
+        cache: dict[str, list[Any]] = {
             "request_hash": list(paid),
             "content": [r.content for r in paid.values()],
             "tokens_in": [r.tokens_in for r in paid.values()],

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from pydantic import Field, ValidationError, create_model
+from pydantic import ConfigDict, Field, ValidationError, create_model
 
 from governance_pipeline.errors import SpecError
 from governance_pipeline.outputs.rules import EnumRule, MaxLengthRule, RowContext, Rule, SqlRule
@@ -62,12 +62,13 @@ class Contract:
 
     def __init__(self, spec: ResolvedSpec) -> None:
         self._spec = spec
-        fields = {
+        # (type, FieldInfo) pairs, typed Any: mypy would match **fields against __config__ too
+        fields: dict[str, Any] = {
             name: (_PY_TYPES[f.type], Field(..., ge=f.minimum, le=f.maximum))
             for name, f in spec.job.output.items()
         }
-        self._schema = create_model(  # type: ignore[call-overload]
-            f"{spec.name}_output", __config__={"extra": "forbid", "strict": True}, **fields
+        self._schema = create_model(
+            f"{spec.name}_output", __config__=ConfigDict(extra="forbid", strict=True), **fields
         )
         self.rules: list[tuple[str, Level, Rule]] = []
         for name, f in spec.job.output.items():

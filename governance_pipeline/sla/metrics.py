@@ -23,6 +23,7 @@ from typing import Literal
 import duckdb
 
 from governance_pipeline.spec import Metric, RollingRuns
+from governance_pipeline.store import one
 from governance_pipeline.store.runs import now
 
 Window = Literal["run", "day"] | RollingRuns
@@ -74,18 +75,17 @@ def measure(
     compliant = ledger.get("enriched", 0) + ledger.get("withheld", 0)
     answered = compliant + ledger.get("output_quarantined", 0)
     called = answered + ledger.get("call_failed", 0)
-    quantiles, timed, cost, tokens = con.execute(
+    quantiles, timed, cost, tokens = one(
+        con,
         "SELECT quantile_cont(latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE status IN "
         "('ok', 'cached')), count(*) FILTER (WHERE status IN ('ok', 'cached')), "
         "sum(cost_usd), sum(coalesce(tokens_in, 0) + coalesce(tokens_out, 0)) "
         f"FROM {job}.llm_call WHERE list_contains($runs, run_id)",
         params,
-    ).fetchone()  # type: ignore[misc]
+    )
     p50, p95, p99 = quantiles or (None, None, None)
     n_runs = len(runs)
-    fresh_at, published = con.execute(
-        f"SELECT max(enriched_at), count(*) FROM {job}.enriched"
-    ).fetchone()  # type: ignore[misc]
+    fresh_at, published = one(con, f"SELECT max(enriched_at), count(*) FROM {job}.enriched")
     at = at or now()
     freshness = (at - fresh_at).total_seconds() / 3600 if fresh_at is not None else None
     delays = [

@@ -9,6 +9,7 @@ import duckdb
 from governance_pipeline import sla as sla_module
 from governance_pipeline.sla import metrics
 from governance_pipeline.sla.verdicts import SlaVerdict
+from governance_pipeline.store import first, one
 
 
 @dataclass
@@ -42,9 +43,7 @@ class RunSummary:
 
 def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSummary:
     """Read a run's ledger, calls and SLA verdicts into a summary."""
-    endpoint = con.execute(
-        "SELECT endpoint FROM governance.run WHERE run_id = ?", [run_id]
-    ).fetchone()
+    endpoint = first(con, "SELECT endpoint FROM governance.run WHERE run_id = ?", [run_id])
     summary = RunSummary(job, run_id, endpoint[0] if endpoint else "unknown")
     summary.by_disposition = dict(
         con.execute(
@@ -63,12 +62,13 @@ def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSumma
             [run_id],
         ).fetchall()
     ]
-    tin, tout, made, hits, cost = con.execute(
+    tin, tout, made, hits, cost = one(
+        con,
         f"SELECT sum(tokens_in), sum(tokens_out), count(*) FILTER (WHERE status <> 'cached' "
         f"AND status <> 'over_budget'), count(*) FILTER (WHERE status = 'cached'), "
         f"sum(cost_usd) FROM {job}.llm_call WHERE run_id = ?",
         [run_id],
-    ).fetchone()  # type: ignore[misc]
+    )
     summary.tokens_in, summary.tokens_out = int(tin or 0), int(tout or 0)
     summary.calls_made, summary.cache_hits = int(made or 0), int(hits or 0)
     summary.cost_usd = float(cost or 0.0)

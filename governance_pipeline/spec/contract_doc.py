@@ -6,6 +6,7 @@ spec's own descriptions, so the document cannot drift from what a run enforces.
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,7 @@ def _policy_line(rp: Resolved[Policy]) -> str:
 def _expectations(spec: ResolvedSpec) -> dict[str, str]:
     rules = {}
     for name, col in spec.job.source.columns.items():
-        parts = [col.type]
+        parts: list[str] = [col.type]
         if col.required:
             parts.append("required")
         if col.unique:
@@ -215,7 +216,7 @@ def render_html(markdown: str, title: str) -> str:
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{jinja2.filters.escape(title)}</title><style>{_CSS}</style></head>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
         f"<body>\n{body}</body></html>\n"
     )
 
