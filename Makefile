@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: install demo test test-fast lint ui clean
+.PHONY: install demo test test-fast lint typecheck ui clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ lint: install
 	$(BIN)/ruff check governance_pipeline assets tests bench
 	$(BIN)/ruff format --check governance_pipeline assets tests bench
 
-test: install lint
+# mypy, strict with the pydantic plugin, over the package ([tool.mypy] in pyproject.toml)
+typecheck: install
+	$(BIN)/mypy
+
+test: install lint typecheck
 	$(BIN)/govern compile --check
 	$(BIN)/dagster definitions validate -w workspace.yaml
 	$(BIN)/python -m pytest
@@ -39,4 +43,4 @@ ui: install
 	$(BIN)/govern ui
 
 clean:
-	rm -rf data .dagster .pytest_cache .hypothesis
+	rm -rf data .dagster .pytest_cache .hypothesis .mypy_cache

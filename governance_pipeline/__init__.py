@@ -24,10 +24,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from governance_pipeline.errors import (
+    DeliveryError,
     EndpointError,
     GovernanceError,
     ProjectError,
     RedactionError,
+    SinkNotConfiguredError,
     SpecError,
     StoreError,
 )
@@ -69,6 +71,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Contract",
+    "DeliveryError",
     "Endpoint",
     "EndpointError",
     "Entity",
@@ -80,6 +83,7 @@ __all__ = [
     "ResolvedSpec",
     "Settings",
     "Severity",
+    "SinkNotConfiguredError",
     "SpecError",
     "StoreError",
     "StructuredOutput",

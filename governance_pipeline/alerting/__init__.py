@@ -19,7 +19,8 @@ from governance_pipeline.alerting.config import (
 )
 from governance_pipeline.alerting.incidents import dispatch, observe
 from governance_pipeline.alerting.model import Alert, AlertKind, Evaluation
-from governance_pipeline.alerting.sinks import DeliveryError, sign
+from governance_pipeline.alerting.sinks import sign
+from governance_pipeline.errors import DeliveryError, SinkNotConfiguredError
 
 __all__ = [
     "Alert",
@@ -31,6 +32,7 @@ __all__ = [
     "LogSink",
     "PagerDutySink",
     "Sink",
+    "SinkNotConfiguredError",
     "SlackSink",
     "WebhookSink",
     "dispatch",

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SeverityName = Literal["ERROR", "WARN"]
+SEVERITIES: tuple[SeverityName, ...] = ("ERROR", "WARN")
 EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -23,7 +24,7 @@ class _Sink(BaseModel):
 
     name: str | None = Field(None, description="Name in records; defaults to the type.")
     severities: list[SeverityName] = Field(
-        default_factory=lambda: ["ERROR", "WARN"],
+        default_factory=lambda: list(SEVERITIES),
         min_length=1,
         description="Severities routed to this sink.",
     )

@@ -19,7 +19,9 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from governance_pipeline.alerting.config import AlertsConfig
 from governance_pipeline.alerting.model import Alert, AlertKind, Evaluation
-from governance_pipeline.alerting.sinks import DeliveryError, NotConfigured, send
+from governance_pipeline.alerting.sinks import send
+from governance_pipeline.errors import DeliveryError, SinkNotConfiguredError
+from governance_pipeline.store import first, scalar
 
 log = logging.getLogger("governance_pipeline.alerts")
 
@@ -30,10 +32,11 @@ def observe(
     """Update the incident of the evaluation's job and check; the alert sent, if any."""
     e = evaluation
     incident_id = e.incident_id
-    open_ = con.execute(
+    open_ = first(
+        con,
         "SELECT severity FROM governance.incident WHERE incident_id = ? AND closed_at IS NULL",
         [incident_id],
-    ).fetchone()
+    )
     if not e.passed:
         if open_ is not None:
             con.execute(
@@ -83,10 +86,9 @@ def measured(evaluation: Evaluation) -> bool:
 
 
 def _recorded(con: duckdb.DuckDBPyConnection, alert: Alert) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM governance.alert WHERE alert_id = ?", [alert.alert_id]
-    ).fetchone()
-    return bool(found and found[0])
+    return bool(
+        scalar(con, "SELECT count(*) FROM governance.alert WHERE alert_id = ?", [alert.alert_id])
+    )
 
 
 def dispatch(con: duckdb.DuckDBPyConnection, alert: Alert, config: AlertsConfig) -> bool:
@@ -114,7 +116,7 @@ def dispatch(con: duckdb.DuckDBPyConnection, alert: Alert, config: AlertsConfig)
             ):
                 with attempt:
                     once()
-        except NotConfigured as exc:
+        except SinkNotConfiguredError as exc:
             status, error = "skipped", str(exc)
         except DeliveryError as exc:
             status, error = "failed", str(exc)

@@ -29,26 +29,15 @@ from governance_pipeline.alerting.config import (
     WebhookSink,
 )
 from governance_pipeline.alerting.model import Alert, AlertKind
+from governance_pipeline.errors import DeliveryError, SinkNotConfiguredError
 
 log = logging.getLogger("governance_pipeline.alerts")
-
-
-class DeliveryError(Exception):
-    """A delivery failed. `retriable` says whether another try may succeed."""
-
-    def __init__(self, message: str, retriable: bool) -> None:
-        super().__init__(message)
-        self.retriable = retriable
-
-
-class NotConfigured(Exception):
-    """The sink's environment variable is unset: the sink is skipped."""
 
 
 def _env(name: str) -> str:
     value = os.environ.get(name, "").strip()
     if not value:
-        raise NotConfigured(f"${name} is not set")
+        raise SinkNotConfiguredError(f"${name} is not set")
     return value
 
 
@@ -56,7 +45,7 @@ def send(sink: Sink, alert: Alert, timeout: float) -> None:
     """Deliver `alert` to `sink` once.
 
     Raises:
-        NotConfigured: the sink's variable is unset.
+        SinkNotConfiguredError: the sink's variable is unset.
         DeliveryError: the sink did not take the alert.
     """
     if isinstance(sink, LogSink):

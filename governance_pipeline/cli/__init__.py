@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +20,12 @@ from rich.text import Text
 from governance_pipeline.cli.progress import progress_bar
 from governance_pipeline.errors import GovernanceError
 from governance_pipeline.settings import Settings, dagster_home
+
+if TYPE_CHECKING:
+    from governance_pipeline.llm.endpoint import Endpoint
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 app = typer.Typer(
     help="Govern LLM enrichment jobs: specs, expectations, redaction, contracts and SLAs.",
@@ -41,12 +49,12 @@ def _error_line(message: str) -> None:
     err.print(Text.assemble(("error:", "red"), " ", message), highlight=False, soft_wrap=True)
 
 
-def _guarded(fn):  # type: ignore[no-untyped-def]
+def _guarded(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Turn the package's own errors into one clear line and a non-zero exit."""
     import functools
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return fn(*args, **kwargs)
         except GovernanceError as exc:
@@ -359,7 +367,7 @@ def eval_(
         fail(f"{len(defects)} worked example(s) are not judged as the spec says; fix the spec")
 
 
-def resolve_endpoint_for(settings: Settings, model: str | None):  # type: ignore[no-untyped-def]
+def resolve_endpoint_for(settings: Settings, model: str | None) -> Endpoint:
     """The run's endpoint, with another model name when one is asked for."""
     from dataclasses import replace
 
@@ -369,7 +377,7 @@ def resolve_endpoint_for(settings: Settings, model: str | None):  # type: ignore
     return replace(endpoint, model=model) if model and endpoint.local else endpoint
 
 
-def _serving(endpoint):  # type: ignore[no-untyped-def]
+def _serving(endpoint: Endpoint) -> AbstractContextManager[str | None]:
     """The embedded model for the length of the block when it is the endpoint."""
     from contextlib import nullcontext
     from urllib.parse import urlparse

@@ -7,7 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 PROGRESS_LOGGER = "governance_pipeline.progress"
 
@@ -16,7 +23,7 @@ class _BarHandler(logging.Handler):
     def __init__(self, progress: Progress) -> None:
         super().__init__(logging.DEBUG)
         self.progress = progress
-        self.task: int | None = None
+        self.task: TaskID | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         done, total = getattr(record, "done", None), getattr(record, "total", None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -65,9 +66,9 @@ def governed_definitions(project_dir: Path | str | None = None) -> dg.Definition
 
 def definitions_for(specs: list[ResolvedSpec], db_path: str | None = None) -> dg.Definitions:
     """Definitions of already resolved specs, with the store at `db_path`."""
-    assets: list = []
-    jobs: list = []
-    schedules: list = []
+    assets: list[Any] = []
+    jobs: list[Any] = []
+    schedules: list[Any] = []
     sources: dict[dg.AssetKey, dg.AssetSpec] = {}
     for spec in specs:
         built = build_job(spec)

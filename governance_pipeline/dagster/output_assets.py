@@ -160,16 +160,16 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             passed=unprocessed == 0,
             metadata={"rows": figures["rows"], "unprocessed": unprocessed},
         )
+        report: dict[str, Any] = {
+            "report": dg.MetadataValue.md(sla.as_markdown(verdicts)),
+            "breached": sum(not v.passed for v in verdicts),
+            "publication": "blocked by " + ", ".join(v.sla_id for v in blocked)
+            if blocked
+            else "allowed",
+        }
         yield dg.MaterializeResult(
             asset_key=key["sla_result"],
-            metadata={
-                "report": dg.MetadataValue.md(sla.as_markdown(verdicts)),
-                "breached": sum(not v.passed for v in verdicts),
-                "publication": "blocked by " + ", ".join(v.sla_id for v in blocked)
-                if blocked
-                else "allowed",
-            }
-            | tables["sla_result"],
+            metadata=report | tables["sla_result"],
         )
         for check, v in zip(sla_checks, verdicts, strict=True):
             yield dg.AssetCheckResult(

@@ -83,11 +83,8 @@ def run_job(
             alerts.append(
                 f"{alert.severity} {alert.kind.value} of {alert.check_name}: {alert.message}"
             )
-        has_ledger = (
-            store.table_exists(con, f"{job}.row_ledger")
-            and con.execute(
-                f"SELECT count(*) FROM {job}.row_ledger WHERE run_id = ?", [result.run_id]
-            ).fetchone()[0]
-        )  # type: ignore[index]
+        has_ledger = store.table_exists(con, f"{job}.row_ledger") and store.scalar(
+            con, f"SELECT count(*) FROM {job}.row_ledger WHERE run_id = ?", [result.run_id]
+        )
         summary = summarize(con, job, result.run_id) if has_ledger else None
     return RunOutcome(result.success, summary, alerts, failure, blocked)

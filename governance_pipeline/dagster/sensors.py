@@ -11,6 +11,7 @@ no-op.
 """
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
@@ -90,7 +91,7 @@ def root_error(event: dg.DagsterEvent) -> Any:
     return error
 
 
-def failure_text(step_failures: list[dg.DagsterEvent]) -> str:
+def failure_text(step_failures: Sequence[dg.DagsterEvent]) -> str:
     """The root cause of each failed step, one clause each: the error a person must fix."""
     clauses = []
     for event in step_failures:

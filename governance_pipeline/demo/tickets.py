@@ -647,7 +647,8 @@ def _luhn_check_digits(payload: np.ndarray) -> np.ndarray:
     doubled = digits[:, 0::2] * 2
     doubled = np.where(doubled > 9, doubled - 9, doubled)
     total = doubled.sum(axis=1) + digits[:, 1::2].sum(axis=1)
-    return (10 - total % 10) % 10
+    check: np.ndarray = (10 - total % 10) % 10
+    return check
 
 
 def _card_pool(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -799,7 +800,8 @@ def _pick_index_by_category(
     sizes = np.array([len(p) for p in pools])
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     within = (rng.random(len(category)) * sizes[category]).astype(np.int64)
-    return offsets[category] + within
+    picked: np.ndarray = offsets[category] + within
+    return picked
 
 
 def _pick_by_category(
@@ -815,7 +817,8 @@ def _pick_by_category(
     Returns:
         Object array of picks aligned with ``category``.
     """
-    return np.concatenate(pools)[_pick_index_by_category(pools, category, rng)]
+    picked: np.ndarray = np.concatenate(pools)[_pick_index_by_category(pools, category, rng)]
+    return picked
 
 
 def _wrapped(

@@ -33,7 +33,7 @@ from governance_pipeline.llm import prompts
 from governance_pipeline.llm.endpoint import Endpoint
 from governance_pipeline.settings import Settings
 from governance_pipeline.spec import ResolvedSpec
-from governance_pipeline.store import fetch_chunks, reader, transaction
+from governance_pipeline.store import fetch_chunks, reader, scalar, transaction
 
 CHUNK_ROWS = 20_000
 PARALLEL_MIN_ROWS = 50_000  # below this, worker start-up costs more than it saves
@@ -146,7 +146,7 @@ def build(
     columns = list(dict.fromkeys([key, *job.model.prompt_columns, *job.redaction.known_values]))
     select = ", ".join(f'"{c}"' for c in columns)
     batch = f"FROM {job.job}.validated_input WHERE run_id = $run"
-    total = con.execute(f"SELECT count(*) {batch}", {"run": run_id}).fetchone()[0]  # type: ignore[index]
+    total = scalar(con, f"SELECT count(*) {batch}", {"run": run_id})
     cur = reader(con)
     cur.execute(f"SELECT {select} {batch}", {"run": run_id})  # no sort: no spill
     totals: Counter[str] = Counter()
@@ -192,7 +192,7 @@ class _Scanner:
 def scan(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
     """Scan every model input of the run for the spec's entity types (figures, never values)."""
     rows = f"FROM {spec.job.job}.model_input WHERE run_id = $run"
-    total = con.execute(f"SELECT count(*) {rows}", {"run": run_id}).fetchone()[0]  # type: ignore[index]
+    total = scalar(con, f"SELECT count(*) {rows}", {"run": run_id})
     cur = reader(con)
     cur.execute(f"SELECT data {rows}", {"run": run_id})
     found: Counter[str] = Counter({"rows_scanned": 0, "rows_with_pii": 0})

@@ -22,6 +22,7 @@ from governance_pipeline.store import (
     frame,
     replace_rows,
     runs,
+    scalar,
     table_exists,
     transaction,
 )
@@ -93,9 +94,9 @@ def validate_input(
     )
     replace_rows(con, f"{job.job}.input_quarantine", bad, run_id=run_id)
     _replace_batch(con, spec, run_id)
-    passed = con.execute(
-        f"SELECT count(*) FROM {job.job}.validated_input WHERE run_id = ?", [run_id]
-    ).fetchone()[0]  # type: ignore[index]
+    passed = scalar(
+        con, f"SELECT count(*) FROM {job.job}.validated_input WHERE run_id = ?", [run_id]
+    )
     by_rule = Counter(i for ids in failed.values() for i in ids)
     by_rule.update(KEY_NULL if k is None else KEY_DUPLICATE for k, _, _ in unkeyed)
     return {

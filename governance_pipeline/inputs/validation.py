@@ -15,14 +15,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
 from governance_pipeline.inputs.expectations import TABLE_LEVEL, descriptions
-from governance_pipeline.store import column_types, fetch_chunks, reader
+from governance_pipeline.store import column_types, fetch_chunks, reader, scalar
+
+if TYPE_CHECKING:
+    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
 
 CHUNK_ROWS = 50_000
 
@@ -112,7 +115,9 @@ class _Gx:
         self._params = parameters(suite, now)
         self._order = [e["meta"]["id"] for e in suite["expectations"]]
 
-    def run(self, frame: pd.DataFrame, verdicts: InputVerdicts) -> list[Any]:
+    def run(
+        self, frame: pd.DataFrame, verdicts: InputVerdicts
+    ) -> list[ExpectationValidationResult]:
         """Validate one frame; record row failures; return the failed results, in suite order."""
         batch = self._batches.get_batch(
             batch_parameters={"dataframe": add_derived(frame, self._raw)}
@@ -126,19 +131,27 @@ class _Gx:
             expectation_parameters=self._params,
         )
         failed = [r for r in result.results if not r.success]
-        failed.sort(key=lambda r: self._order.index(r.expectation_config.meta["id"]))
+        failed.sort(key=lambda r: self._order.index(_rule_id(r)))
         for r in failed:
             unexpected = (r.result or {}).get("unexpected_index_list")
             for item in unexpected or ():
-                verdicts._fail(item[self._key], r.expectation_config.meta["id"])
+                verdicts._fail(item[self._key], _rule_id(r))
         return [r for r in failed if (r.result or {}).get("unexpected_index_list") is None]
+
+
+def _rule_id(result: ExpectationValidationResult) -> str:
+    """The id of the spec rule a result answers: its expectation's `meta.id`."""
+    config = result.expectation_config
+    assert config is not None, "GX sets the expectation of every result it returns"
+    return str(config.meta["id"])
 
 
 def _source_column(e: dict[str, Any], suite: dict[str, Any]) -> str | None:
     """The source column an expectation reads (through a derived view), None for the table."""
     column = e["kwargs"].get("column")
     derived = suite.get("meta", {}).get("derived", {})
-    return derived[column]["from"] if column in derived else column
+    source: str | None = derived[column]["from"] if column in derived else column
+    return source
 
 
 def schema_drift(kwargs: dict[str, Any], columns: list[str], table: str) -> str | None:
@@ -205,7 +218,7 @@ def validate_table(
 ) -> InputVerdicts:
     """Run the suite over a DuckDB table in chunks, in bounded memory (see the module doc)."""
     types = column_types(con, table)
-    count = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+    count = scalar(con, f"SELECT count(*) FROM {table}")
     verdicts = InputVerdicts(evaluated=int(count))
     _table_rules(con, table, suite, key, list(types), verdicts)
     chunked = [
@@ -227,7 +240,7 @@ def validate_table(
                 frame = pd.DataFrame.from_records(rows, columns=names)
                 chunks += 1
                 for r in gx.run(frame, verdicts):
-                    rid = r.expectation_config.meta["id"]
+                    rid = _rule_id(r)
                     if rid in fresh:
                         stale[rid] += 1
                     else:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Any, Final, TypeVar
 
 import duckdb
 import openai
@@ -44,8 +45,10 @@ from governance_pipeline.llm.endpoint import Endpoint
 from governance_pipeline.llm.retry import CallFailure, RetryPolicy
 from governance_pipeline.store.runs import now
 
+_T = TypeVar("_T")
+
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
-ENDPOINT = "/v1/chat/completions"
+ENDPOINT: Final = "/v1/chat/completions"
 _ERROR_CLASSES = {429: "RateLimitError", 500: "InternalServerError", 503: "InternalServerError"}
 
 
@@ -128,7 +131,8 @@ async def _send(
             )
     if not to_send:
         return
-    status, done = None, {}
+    status: str | None = None
+    done: dict[str, CallResult] = {}
     try:
         batch_id = await _submit(client, con, [r for r, _ in to_send], job, retry)
         status, done = await _finish(client, con, batch_id, endpoint, retry, poll_s)
@@ -145,7 +149,7 @@ async def _send(
                 results[req.request_hash] = result
 
 
-async def _api(retry: RetryPolicy, call: Callable[[], Any]) -> Any:
+async def _api(retry: RetryPolicy, call: Callable[[], Awaitable[_T]]) -> _T:
     async for attempt in retry.retrying():
         with attempt:
             return await call()
@@ -219,7 +223,7 @@ async def _finish(
     results: dict[str, CallResult] = {}
     for file_id in (current.output_file_id, current.error_file_id):
         if file_id:
-            content = await _api(retry, lambda f=file_id: client.files.content(f))
+            content = await _api(retry, partial(client.files.content, file_id))
             for line in content.text.splitlines():
                 if line.strip():
                     result = _result(json.loads(line), endpoint, latency_ms)

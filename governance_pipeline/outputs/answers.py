@@ -73,12 +73,12 @@ def mark_text(text: str, numbers: _Numbers | None = None) -> str:
             return text
         parts, cursor = [], 0
         for f in findings:
-            parts += [text[cursor : f.start], _marker(f.entity, f.value, numbers)]
+            parts += [text[cursor : f.start], _marker(_pattern(f.entity), f.value, numbers)]
             cursor = f.end
         parts.append(text[cursor:])
         text = "".join(parts)
     left = detect(text)
-    return _marker(left[0].entity, text, numbers) if left else text
+    return _marker(_pattern(left[0].entity), text, numbers) if left else text
 
 
 def recorded_pii(text: str) -> set[Entity]:
@@ -94,6 +94,13 @@ def _walk(value: Any, numbers: _Numbers) -> Any:
     if isinstance(value, dict):
         return {mark_text(k, numbers): _walk(v, numbers) for k, v in value.items()}
     return value
+
+
+def _pattern(entity: object) -> Entity:
+    """A finding's entity, which `detect` (patterns only, no NER) always gives as an Entity."""
+    if not isinstance(entity, Entity):
+        raise TypeError(f"pattern detectors found a {entity!r}: only Entity types are marked")
+    return entity
 
 
 def _marker(entity: Entity, value: str, numbers: _Numbers) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from pydantic import ValidationError, create_model
+from pydantic import ConfigDict, ValidationError, create_model
 
 from governance_pipeline.errors import SpecError
 from governance_pipeline.outputs.answers import at_rest
@@ -68,9 +68,10 @@ class Contract:
 
     def __init__(self, spec: ResolvedSpec) -> None:
         self._spec = spec
-        fields = {name: f.schema_field() for name, f in spec.job.output.items()}
-        self._schema = create_model(  # type: ignore[call-overload]
-            f"{spec.name}_output", __config__={"extra": "forbid", "strict": True}, **fields
+        # (type, FieldInfo) pairs, typed Any: mypy would match **fields against __config__ too
+        fields: dict[str, Any] = {name: f.schema_field() for name, f in spec.job.output.items()}
+        self._schema = create_model(
+            f"{spec.name}_output", __config__=ConfigDict(extra="forbid", strict=True), **fields
         )
         self.rules: list[tuple[str, Level, Rule]] = [
             (rule_id, Level.DEVELOPER, rule)

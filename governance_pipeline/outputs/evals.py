@@ -70,7 +70,7 @@ def run_model_eval(spec: ResolvedSpec, endpoint: Endpoint) -> ModelEval:
     """Send each example input to the model once and judge the answers by the contract."""
     contract = Contract(spec)
     builder = prompts.RequestBuilder(spec, endpoint)
-    requests = []
+    requests: list[CallRequest] = []
     for example in spec.job.examples:
         body = builder.body(example.input)
         requests.append(CallRequest(llm.request_hash(body), body, (len(requests),)))

@@ -31,7 +31,7 @@ from governance_pipeline.outputs.contracts import Contract
 from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.sla.verdicts import SlaVerdict
 from governance_pipeline.spec import ResolvedSpec
-from governance_pipeline.store import frame, replace_rows, runs, transaction
+from governance_pipeline.store import frame, one, replace_rows, runs, transaction
 from governance_pipeline.store.runs import RunStatus, now
 
 
@@ -144,9 +144,9 @@ def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> 
             {"run": run_id, "now": now(), "enriched": Disposition.ENRICHED},
         )
         runs.finish(con, run_id, RunStatus.SUCCEEDED)
-    published, warned = con.execute(
-        f"SELECT count(*), count(warnings) FROM {s}.enriched WHERE run_id = ?", [run_id]
-    ).fetchone()  # type: ignore[misc]
+    published, warned = one(
+        con, f"SELECT count(*), count(warnings) FROM {s}.enriched WHERE run_id = ?", [run_id]
+    )
     return {"enriched": int(published), "with_warnings": int(warned)}
 
 

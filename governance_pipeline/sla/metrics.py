@@ -29,6 +29,7 @@ from governance_pipeline.llm.calls import CallStatus
 from governance_pipeline.outputs import dispositions
 from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.spec import Metric, RollingRuns
+from governance_pipeline.store import one
 from governance_pipeline.store.runs import now
 
 Window = Literal["run", "day"] | RollingRuns
@@ -79,7 +80,8 @@ def measure(
     rows = sum(ledger.values())
     compliant = ledger.get(Disposition.ENRICHED, 0) + ledger.get(Disposition.WITHHELD, 0)
     answered = compliant + ledger.get(Disposition.OUTPUT_QUARANTINED, 0)
-    quantiles, timed, cost, tokens, failed, called = con.execute(
+    quantiles, timed, cost, tokens, failed, called = one(
+        con,
         "SELECT quantile_cont(latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE status = $ok), "
         "count(*) FILTER (WHERE status = $ok), "
         "sum(cost_usd), sum(coalesce(tokens_in, 0) + coalesce(tokens_out, 0)), "
@@ -87,12 +89,10 @@ def measure(
         "count(*) FILTER (WHERE status IN ($ok, $failed)) "
         f"FROM {job}.llm_call WHERE list_contains($runs, run_id)",
         params | {"ok": CallStatus.OK.value, "failed": CallStatus.FAILED.value},
-    ).fetchone()  # type: ignore[misc]
+    )
     p50, p95, p99 = quantiles or (None, None, None)
     n_runs = len(runs)
-    fresh_at, published = con.execute(
-        f"SELECT max(enriched_at), count(*) FROM {job}.enriched"
-    ).fetchone()  # type: ignore[misc]
+    fresh_at, published = one(con, f"SELECT max(enriched_at), count(*) FROM {job}.enriched")
     at = at or now()
     freshness = (at - fresh_at).total_seconds() / 3600 if fresh_at is not None else None
     delays = [

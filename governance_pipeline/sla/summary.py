@@ -12,6 +12,7 @@ from governance_pipeline.outputs import dispositions
 from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.sla import metrics
 from governance_pipeline.sla.verdicts import SlaVerdict
+from governance_pipeline.store import first, one
 
 
 @dataclass
@@ -50,9 +51,7 @@ class RunSummary:
 
 def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSummary:
     """Read a run's ledger, calls and SLA verdicts into a summary."""
-    endpoint = con.execute(
-        "SELECT endpoint FROM governance.run WHERE run_id = ?", [run_id]
-    ).fetchone()
+    endpoint = first(con, "SELECT endpoint FROM governance.run WHERE run_id = ?", [run_id])
     summary = RunSummary(job, run_id, endpoint[0] if endpoint else "unknown")
     summary.by_disposition = dispositions.counts(
         con.execute(
@@ -71,7 +70,8 @@ def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSumma
             [run_id, Disposition.ENRICHED],
         ).fetchall()
     ]
-    tin, tout, cost, made, attempts, stopped, hits, over = con.execute(
+    tin, tout, cost, made, attempts, stopped, hits, over = one(
+        con,
         "SELECT sum(tokens_in), sum(tokens_out), sum(cost_usd), "
         "count(*) FILTER (WHERE attempt > 0), sum(attempt) FILTER (WHERE attempt > 0), "
         "sum(rows) FILTER (WHERE status = $failed AND attempt = 0), "
@@ -86,7 +86,7 @@ def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSumma
             "cached": CallStatus.CACHED.value,
             "over_budget": CallStatus.OVER_BUDGET.value,
         },
-    ).fetchone()  # type: ignore[misc]
+    )
     summary.tokens_in, summary.tokens_out = int(tin or 0), int(tout or 0)
     summary.calls_made, summary.attempts = int(made or 0), int(attempts or 0)
     summary.stopped_by_breaker, summary.over_budget = int(stopped or 0), int(over or 0)

@@ -6,6 +6,7 @@ spec's own descriptions, so the document cannot drift from what a run enforces.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -211,7 +212,7 @@ def render_html(markdown: str, title: str) -> str:
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{jinja2.filters.escape(title)}</title><style>{_CSS}</style></head>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
         f"<body>\n{body}</body></html>\n"
     )
 

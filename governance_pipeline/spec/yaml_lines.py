@@ -84,7 +84,7 @@ def top_level_keys(path: Path) -> dict[str, tuple[str | None, int]]:
             raise _not_a_mapping(path, "the file is empty", 1)
         loader.get_event()  # the document's start
         start = loader.get_event()
-        line = start.start_mark.line + 1
+        line = _line(start)
         if isinstance(start, yaml.ScalarEvent):
             empty = start.value == "" or start.value in ("null", "~", "Null", "NULL")
             what = "its document is empty" if empty else "the file holds a single value"
@@ -99,11 +99,11 @@ def top_level_keys(path: Path) -> dict[str, tuple[str | None, int]]:
             _skip_node(loader, path)
             if isinstance(key, yaml.ScalarEvent):
                 scalar = value.value if isinstance(value, yaml.ScalarEvent) else None
-                keys.setdefault(key.value, (scalar, key.start_mark.line + 1))
+                keys.setdefault(key.value, (scalar, _line(key)))
         loader.get_event()  # the mapping's end
         loader.get_event()  # the document's end
         if not loader.check_event(yaml.StreamEndEvent):
-            second = loader.peek_event().start_mark.line + 1
+            second = _line(loader.peek_event())
             raise SpecError(
                 f"a second YAML document starts at line {second}; a spec file holds one: "
                 "remove the `---` or split the file",
@@ -154,6 +154,13 @@ def _yaml_error(exc: yaml.YAMLError, path: Path) -> SpecError:
     return SpecError(f"invalid YAML: {problem}", file=path, line=line)
 
 
+def _line(event: yaml.Event) -> int:
+    """1-based line where a parser event starts; 0 (no line) for an event without a mark, which
+    the parser never makes."""
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else 0
+
+
 def _not_a_mapping(path: Path, what: str, line: int) -> SpecError:
     return SpecError(
         f"{what}; a spec must be a YAML mapping of fields (a job spec has "
@@ -171,7 +178,7 @@ def _skip_node(loader: yaml.SafeLoader, path: Path) -> None:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth >= MAX_DEPTH:  # below the top-level mapping; also keeps the scanner linear
-                raise _too_deep(path, event.start_mark.line + 1)
+                raise _too_deep(path, _line(event))
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
         if depth == 0:
@@ -188,7 +195,7 @@ class _BoundedLoader(yaml.SafeLoader):
         self._aliases = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        line = self.peek_event().start_mark.line + 1
+        line = _line(self.peek_event())
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:

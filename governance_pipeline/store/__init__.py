@@ -14,14 +14,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
 
 from governance_pipeline.errors import StoreError
-from governance_pipeline.spec import JobSpec
 from governance_pipeline.store.ddl import GOVERNANCE_DDL, job_ddl, validated_input_ddl
+from governance_pipeline.store.query import first as first  # re-exported: store.first
+from governance_pipeline.store.query import one as one  # re-exported: store.one
+from governance_pipeline.store.query import scalar as scalar  # re-exported: store.scalar
+
+if TYPE_CHECKING:  # at run time the spec package imports alerting, which reads the store
+    from governance_pipeline.spec import JobSpec
 
 __all__ = [
     "GOVERNANCE_DDL",
@@ -99,7 +104,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def reader(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A second cursor on the same database and schema, so rows can stream while chunks are
     written through `con`."""
-    db, schema = con.execute("SELECT current_database(), current_schema()").fetchone()  # type: ignore[misc]
+    db, schema = one(con, "SELECT current_database(), current_schema()")
     cur = con.cursor()
     cur.execute(f'USE "{db}"."{schema}"')
     return cur
@@ -115,11 +120,12 @@ def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     """True when `schema.table` exists."""
     schema, _, table = qualified.rpartition(".")
     return bool(
-        con.execute(
+        scalar(
+            con,
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_catalog = 'store' AND table_schema = ? AND table_name = ?",
             [schema or "main", table],
-        ).fetchone()[0]  # type: ignore[index]
+        )
     )
 
 

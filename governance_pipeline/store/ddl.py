@@ -15,7 +15,10 @@ bring a store made by an older version up to date, and are the only place column
 
 from __future__ import annotations
 
-from governance_pipeline.spec import JobSpec
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # at run time the spec package imports alerting, which imports the store
+    from governance_pipeline.spec import JobSpec
 
 GOVERNANCE_DDL = """
 CREATE SCHEMA IF NOT EXISTS governance;

@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from governance_pipeline.errors import StoreError
+from governance_pipeline.store.query import first
 
 
 class RunStatus(str, Enum):
@@ -88,13 +89,13 @@ def finish(
 
 def status_of(con: duckdb.DuckDBPyConnection, run_id: str) -> RunStatus | None:
     """The recorded status of a run, None if the store has never seen it."""
-    row = con.execute("SELECT status FROM governance.run WHERE run_id = ?", [run_id]).fetchone()
+    row = first(con, "SELECT status FROM governance.run WHERE run_id = ?", [run_id])
     return RunStatus(row[0]) if row and row[0] in RunStatus._value2member_map_ else None
 
 
 def record_summary(con: duckdb.DuckDBPyConnection, run_id: str, summary: dict[str, Any]) -> None:
     """Merge figures into the run's `summary` JSON (kept as the run goes)."""
-    row = con.execute("SELECT summary FROM governance.run WHERE run_id = ?", [run_id]).fetchone()
+    row = first(con, "SELECT summary FROM governance.run WHERE run_id = ?", [run_id])
     merged = {**(json.loads(row[0]) if row and row[0] else {}), **summary}
     con.execute(
         "UPDATE governance.run SET summary = ? WHERE run_id = ?", [json.dumps(merged), run_id]
@@ -111,12 +112,13 @@ def latest_with_ledger(con: duckdb.DuckDBPyConnection, job: str) -> str:
 
     if not table_exists(con, f"{job}.row_ledger"):
         raise StoreError(f"job {job!r} has never run here: `govern run {job}`")
-    row = con.execute(
+    row = first(
+        con,
         "SELECT run_id FROM governance.run r WHERE job = ? AND EXISTS "
         f"(SELECT 1 FROM {job}.row_ledger l WHERE l.run_id = r.run_id) "
         "ORDER BY started_at DESC LIMIT 1",
         [job],
-    ).fetchone()
+    )
     if row is None:
         raise StoreError(f"job {job!r} has never completed a run: `govern run {job}`")
     return str(row[0])

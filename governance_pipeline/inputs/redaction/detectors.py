@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import phonenumbers
 
@@ -34,6 +35,9 @@ from governance_pipeline.inputs.redaction.checksums import (
     luhn_valid,
     ssn_valid,
 )
+
+if TYPE_CHECKING:  # ner.py imports this module: its findings are Findings too
+    from governance_pipeline.inputs.redaction.ner import NerEntity
 
 __all__ = ["ALL_ENTITIES", "Entity", "Finding", "TIE_PRIORITY", "detect", "find_pii"]
 
@@ -54,14 +58,14 @@ class Entity(str, Enum):
 class Finding:
     """One detected PII span: ``text[start:end] == value``."""
 
-    entity: Entity
+    entity: Entity | NerEntity
     start: int
     end: int
     value: str
 
 
 ALL_ENTITIES: tuple[Entity, ...] = tuple(Entity)
-TIE_PRIORITY: dict[Entity, int] = {
+TIE_PRIORITY: dict[Entity | NerEntity, int] = {  # NER entities rank below all of these
     e: rank
     for rank, e in enumerate(
         reversed(

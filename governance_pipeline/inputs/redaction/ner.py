@@ -79,7 +79,7 @@ class NerDetector:
         )
         taken = [(m.start(), m.end()) for m in _REPLACED.finditer(text)]
         return [
-            Finding(NerEntity(r.entity_type), r.start, r.end, text[r.start : r.end])  # type: ignore[arg-type]
+            Finding(NerEntity(r.entity_type), r.start, r.end, text[r.start : r.end])
             for r in results
             if all(r.end <= s or e <= r.start for s, e in taken)
         ]

@@ -23,11 +23,14 @@ detector can mistake one for a number, and none ever holds the value.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from governance_pipeline.inputs.redaction.detectors import Entity
+
+if TYPE_CHECKING:
+    from governance_pipeline.inputs.redaction.ner import NerEntity
 
 __all__ = ["DropOp", "HashOp", "MaskOp", "Operator", "PlaceholderOp", "TokenizeOp", "select"]
 
@@ -42,7 +45,7 @@ class _Op(BaseModel):
         default_factory=list, description="Entity types it applies to; empty means every type."
     )
 
-    def matches(self, column: str, entity: Entity | None) -> bool:
+    def matches(self, column: str, entity: Entity | NerEntity | None) -> bool:
         """Whether this operator applies to a finding of `entity` in `column`."""
         col_ok = not self.columns or column in self.columns
         return col_ok and (not self.entities or entity is None or entity in self.entities)
@@ -94,7 +97,7 @@ Operator = Annotated[
 _DEFAULT = PlaceholderOp()
 
 
-def select(operators: list[Operator], column: str, entity: Entity) -> Operator:
+def select(operators: list[Operator], column: str, entity: Entity | NerEntity) -> Operator:
     """The operator for a finding of `entity` in `column`: the first that matches, or a
     placeholder."""
     for op in operators:

@@ -18,6 +18,9 @@ from governance_pipeline.outputs.answers import mark_text, recorded_pii
 from governance_pipeline.outputs.rules.base import NO_CONTEXT, RowContext, RuleBase, text_values
 from governance_pipeline.outputs.rules.stopwords import STOPWORDS
 
+GroundedCheck = Literal["quotes", "numbers", "entities"]
+GROUNDED_CHECKS: tuple[GroundedCheck, ...] = ("quotes", "numbers", "entities")
+
 
 def _fields_field() -> Any:
     return Field(
@@ -84,8 +87,8 @@ class GroundednessRule(RuleBase):
 
     type: Literal["grounded"] = "grounded"
     fields_: list[str] = _fields_field()
-    checks: list[Literal["quotes", "numbers", "entities"]] = Field(
-        default_factory=lambda: ["quotes", "numbers", "entities"],
+    checks: list[GroundedCheck] = Field(
+        default_factory=lambda: list(GROUNDED_CHECKS),
         min_length=1,
         description="What must be found in the input.",
     )
