@@ -14,6 +14,7 @@ import re
 import pytest
 from pydantic import AliasChoices
 
+from governance_pipeline.errors import ConfigError
 from governance_pipeline.inputs import model_input
 from governance_pipeline.settings import Settings
 from tests.conftest import PROJECT_ROOT
@@ -55,5 +56,5 @@ def test_workers_and_the_ner_model_come_from_settings(monkeypatch: pytest.Monkey
     monkeypatch.delenv("GOVERNANCE_WORKERS")
     assert model_input.workers() >= 1  # the CPU count
     monkeypatch.setenv("GOVERNANCE_WORKERS", "0")
-    with pytest.raises(ValueError, match="workers"):
+    with pytest.raises(ConfigError, match="GOVERNANCE_WORKERS"):
         Settings()

@@ -11,7 +11,7 @@ import duckdb
 from governance_pipeline.dagster.resources import GovernanceStore
 from governance_pipeline.errors import GovernanceError
 from governance_pipeline.spec import ResolvedSpec
-from governance_pipeline.store import runs
+from governance_pipeline.store import runs, scalar
 from governance_pipeline.store.runs import RunStatus
 
 STAGES = (
@@ -75,14 +75,13 @@ def table_meta(
     and with `run_id` the rows this run wrote."""
     columns = con.execute(f"DESCRIBE {table}").fetchall()
     schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind, *_ in columns])
-    count = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     figures: dict[str, Any] = {
         "dagster/column_schema": schema,
-        "dagster/row_count": int(count[0]) if count else 0,
+        "dagster/row_count": int(scalar(con, f"SELECT count(*) FROM {table}")),
     }
     if run_id is not None and any(name == "run_id" for name, *_ in columns):
-        mine = con.execute(f"SELECT count(*) FROM {table} WHERE run_id = ?", [run_id]).fetchone()
-        figures["rows_this_run"] = int(mine[0]) if mine else 0
+        mine = scalar(con, f"SELECT count(*) FROM {table} WHERE run_id = ?", [run_id])
+        figures["rows_this_run"] = int(mine)
     return figures
 
 
