@@ -37,7 +37,9 @@ from governance_pipeline.demo.tickets import generate_support_tickets  # noqa: E
 from governance_pipeline.inputs import model_input, stages
 from governance_pipeline.inputs.redaction import ALL_ENTITIES, Redactor, detect  # noqa: E402
 from governance_pipeline.llm.endpoint import resolve_endpoint  # noqa: E402
-from governance_pipeline.settings import PROJECT_ROOT, Settings  # noqa: E402
+from governance_pipeline.settings import Settings  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # this repository: a project
 
 PRESIDIO = {
     "EMAIL_ADDRESS": "EMAIL",

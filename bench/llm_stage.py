@@ -40,8 +40,10 @@ from governance_pipeline.demo.tickets import generate_support_tickets
 from governance_pipeline.inputs import stages
 from governance_pipeline.llm import calling, prompts
 from governance_pipeline.llm.endpoint import Endpoint, resolve_endpoint
-from governance_pipeline.settings import PROJECT_ROOT, Settings
+from governance_pipeline.settings import Settings
 from governance_pipeline.spec import ResolvedSpec
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # this repository: a project
 
 SPEC = PROJECT_ROOT / "specs" / "support_triage.yaml"
 ANSWER = json.dumps(
@@ -100,7 +102,7 @@ def governed(db: Path, spec: ResolvedSpec, endpoint: Endpoint, *, cold: bool) ->
 def main() -> None:
     """Build the model inputs, run every side on the same bodies, print figures and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=400, help="demo tickets (about 90% valid)")
+    parser.add_argument("--rows", type=int, default=400, help="demo tickets (about 90%% valid)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--latency", type=float, default=0.05, help="server latency, seconds")
     parser.add_argument("--rpm", type=int, default=3000, help="request limit of step 4")

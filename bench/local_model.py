@@ -28,7 +28,9 @@ from governance_pipeline.inputs import stages
 from governance_pipeline.llm import calling, prompts
 from governance_pipeline.llm.endpoint import resolve_endpoint
 from governance_pipeline.llm.local_model import ensure_local_model, is_serving
-from governance_pipeline.settings import PROJECT_ROOT, Settings
+from governance_pipeline.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # this repository: a project
 
 SPEC = PROJECT_ROOT / "specs" / "support_triage.yaml"
 
