@@ -1,10 +1,12 @@
 """PII detectors: offline, pattern plus validation, tuned for precision on ticket text.
 
 * ``EMAIL``: RFC 5322 style dot-atom local part, dotted domain, alphabetic or punycode TLD.
-* ``PHONE``: ``phonenumbers`` at ``Leniency.VALID`` (a real, dialable number for the default
-  region, or one with a ``+CC`` prefix). The matcher is slow and tries every digit group of a
-  text, so it runs only on windows around runs of at least seven digits.
-* ``CREDIT_CARD``: 13-19 digits, grouped by single spaces or hyphens, Luhn-valid.
+* ``PHONE``: numbers written the national or the international way, of any region, with or
+  without an extension: by shape, and by the expected regions where a bare run of digits
+  needs more evidence (see :mod:`governance_pipeline.redaction.phones`).
+* ``CREDIT_CARD``: 12-19 digits, grouped by single spaces or hyphens, Luhn-valid, not starting
+  with 0 (no issuer identification number does); 12 digits only in Maestro's ranges (50,
+  56-69), the one scheme that issues them.
 * ``US_SSN``: ``AAA-GG-SSSS`` or ``AAA GG SSSS`` with issuable area, group and serial; nine
   bare digits only right after the words SSN or social security.
 * ``IBAN``: country code, check digits, the country's registered length, mod-97 valid; spaces
@@ -22,15 +24,22 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-import phonenumbers
-
 from governance_pipeline.redaction.checksums import IBAN_LENGTHS, iban_valid, luhn_valid, ssn_valid
+from governance_pipeline.redaction.phones import DEFAULT_PHONE_REGIONS, find_phones
 
-__all__ = ["ALL_ENTITIES", "Entity", "Finding", "TIE_PRIORITY", "detect", "find_pii"]
+__all__ = [
+    "ALL_ENTITIES",
+    "DEFAULT_PHONE_REGIONS",
+    "Entity",
+    "Finding",
+    "TIE_PRIORITY",
+    "detect",
+    "find_pii",
+]
 
 
 class Entity(str, Enum):
@@ -73,7 +82,8 @@ TIE_PRIORITY: dict[Entity, int] = {
     )
 }
 
-_MIN_CARD, _MAX_CARD = 13, 19
+_MIN_CARD, _MAX_CARD = 12, 19
+_MAESTRO_12 = ("50", "56", "57", "58", "6")  # the only IIN ranges with 12-digit cards
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 _EMAIL_RE = re.compile(
     rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+"
@@ -82,10 +92,6 @@ _EMAIL_RE = re.compile(
 )
 _DIGIT_RUN_RE = re.compile(r"\d+(?:[ -]\d+)*")
 _DIGIT_GROUP_RE = re.compile(r"\d+")
-# Where a phone could be: an optional + or (, then digits and phone separators.
-_PHONE_RUN_RE = re.compile(r"[+(]?\d[\d \t().\-/]*\d")
-# Log and ticket timestamps (2026-04-01 12): never phones, and the matcher is slow to say so.
-_DATE_RUN_RE = re.compile(r"\d{4}-[01]\d-[0-3]\d(?: [0-2]\d)?")
 _NO_SEPARATORS = str.maketrans("", "", " \t().-/+")
 _SSN_RE = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-]|-\d)")
 _SSN_CONTEXT_RE = re.compile(r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,5}(\d{9})\b")
@@ -113,31 +119,21 @@ def _email(text: str) -> Iterator[Finding]:
             yield Finding(Entity.EMAIL, m.start(), m.end(), m.group())
 
 
-def _phone(text: str, region: str, taken: list[Finding]) -> Iterator[Finding]:
-    """Valid phone numbers, looked for by the matcher only around runs of 7+ digits that are
-    not dates and not already a card, IBAN or SSN (`taken`)."""
-    seen: set[tuple[int, int]] = set()
-    for run in _PHONE_RUN_RE.finditer(text):
-        if len(run.group().translate(_NO_SEPARATORS)) < 7 or _DATE_RUN_RE.fullmatch(run.group()):
-            continue
-        if any(f.start <= run.start() and run.end() <= f.end for f in taken):
-            continue
-        if "." in run.group() and _is_version(text, run.start()):
-            continue
-        lo = text.rfind(" ", 0, max(run.start() - 16, 0)) + 1
-        hi = text.find(" ", min(run.end() + 16, len(text)))
-        hi = len(text) if hi < 0 else hi
-        window = text[lo:hi]
-        leniency = phonenumbers.Leniency.VALID
-        for m in phonenumbers.PhoneNumberMatcher(window, region, leniency=leniency):
-            start, end = lo + m.start, lo + m.end
-            if end > run.start() and start < run.end() and (start, end) not in seen:
-                seen.add((start, end))
-                yield Finding(Entity.PHONE, start, end, m.raw_string)
+def _phone(text: str, regions: tuple[str, ...], taken: list[Finding]) -> Iterator[Finding]:
+    """Phone numbers outside the spans already taken by the other detectors."""
+    for start, end in find_phones(text, regions, [(f.start, f.end) for f in taken]):
+        yield Finding(Entity.PHONE, start, end, text[start:end])
+
+
+def _is_card(digits: str) -> bool:
+    """Luhn-valid, not starting with 0 (no issuer's range does), 12 digits only for Maestro."""
+    if digits[0] == "0" or (len(digits) == _MIN_CARD and not digits.startswith(_MAESTRO_12)):
+        return False
+    return luhn_valid(digits)
 
 
 def _card(text: str) -> Iterator[Finding]:
-    """Longest Luhn-valid window of whole digit groups (13-19 digits) in each digit run."""
+    """Longest Luhn-valid window of whole digit groups (12-19 digits) in each digit run."""
     for run in _DIGIT_RUN_RE.finditer(text):
         if len(run.group().translate(_NO_SEPARATORS)) < _MIN_CARD:
             continue
@@ -150,7 +146,7 @@ def _card(text: str) -> Iterator[Finding]:
                 digits += groups[last].group()
                 if len(digits) > _MAX_CARD:
                     break
-                if len(digits) >= _MIN_CARD and luhn_valid(digits):
+                if len(digits) >= _MIN_CARD and _is_card(digits):
                     best = last
             if best is None:
                 first += 1
@@ -225,8 +221,8 @@ _DETECTORS: dict[Entity, Callable[[str], Iterator[Finding]]] = {
     Entity.IP_ADDRESS: _ip,
     Entity.URL: _url,
 }
-_NOT_PHONES = (Entity.CREDIT_CARD, Entity.IBAN, Entity.US_SSN)
-_NEEDS_DIGITS = {Entity.PHONE: 7, Entity.CREDIT_CARD: 13, Entity.US_SSN: 9, Entity.IBAN: 2}
+_NOT_PHONES = tuple(e for e in Entity if e is not Entity.PHONE)
+_NEEDS_DIGITS = {Entity.PHONE: 7, Entity.CREDIT_CARD: 12, Entity.US_SSN: 9, Entity.IBAN: 2}
 
 
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
@@ -248,14 +244,18 @@ def _digit_count(text: str) -> int:
 
 
 def detect(
-    text: str, entities: Iterable[Entity] = ALL_ENTITIES, *, region: str = "US"
+    text: str,
+    entities: Iterable[Entity] = ALL_ENTITIES,
+    *,
+    regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
 ) -> list[Finding]:
     """Detect PII in ``text``.
 
     Args:
         text: The text to scan.
         entities: Entity types to look for.
-        region: Default region for phone numbers written without a ``+CC`` prefix.
+        regions: Regions whose bare national numbers (digits without separators or ``+CC``)
+            are read as phones; written-out numbers are found whatever their region.
 
     Returns:
         Non-overlapping findings sorted by start (longer span first, then
@@ -270,12 +270,16 @@ def detect(
         if entity in wanted and digits >= _NEEDS_DIGITS.get(entity, 0):
             found.extend(_DETECTORS[entity](text))
     if Entity.PHONE in wanted and digits >= _NEEDS_DIGITS[Entity.PHONE]:
-        found.extend(_phone(text, region, [f for f in found if f.entity in _NOT_PHONES]))
+        taken = [f for f in found if f.entity in _NOT_PHONES]
+        found.extend(_phone(text, tuple(regions), taken))
     return resolve_overlaps(found) if len(found) > 1 else found
 
 
 def find_pii(
-    text: str | None, entities: Iterable[Entity] = ALL_ENTITIES, *, region: str = "US"
+    text: str | None,
+    entities: Iterable[Entity] = ALL_ENTITIES,
+    *,
+    regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
 ) -> list[Entity]:
     """List the distinct entity types detectable in ``text`` (``None`` holds none).
 
@@ -286,5 +290,5 @@ def find_pii(
     """
     if text is None:
         return []
-    present = {f.entity for f in detect(text, entities, region=region)}
+    present = {f.entity for f in detect(text, entities, regions=regions)}
     return [e for e in Entity if e in present]

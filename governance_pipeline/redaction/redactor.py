@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from governance_pipeline.redaction import operators as ops
 from governance_pipeline.redaction.detectors import (
     ALL_ENTITIES,
+    DEFAULT_PHONE_REGIONS,
     Entity,
     Finding,
     detect,
@@ -42,7 +43,7 @@ class Redactor:
     def __init__(
         self,
         entities: Iterable[Entity] = ALL_ENTITIES,
-        region: str = "US",
+        regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
         operators: Sequence[ops.Operator] = (),
         keys: RedactionKeys | None = None,
         ner: Sequence[NerEntity] = (),
@@ -51,7 +52,7 @@ class Redactor:
 
         Args:
             entities: Entity types to redact.
-            region: Default region for phone numbers written without a ``+CC`` prefix.
+            regions: Regions whose bare national numbers are read as phones (see `phones`).
             operators: The spec's operators, first match wins; placeholders otherwise.
             keys: Secrets of the hash and tokenise operators (read from the environment when
                 an operator needs them and none are given).
@@ -61,7 +62,7 @@ class Redactor:
             RedactionError: an operator needs a key that is not set.
         """
         self._entities = tuple(dict.fromkeys(entities))
-        self._region = region
+        self._regions = tuple(regions)
         self._operators = list(operators)
         kinds = {type(op) for op in self._operators}
         if kinds & {ops.HashOp, ops.TokenizeOp}:
@@ -113,7 +114,7 @@ class Redactor:
         if text is None or column in self._always_dropped:
             return None
         passes = 0
-        findings = detect(text, self._entities, region=self._region)
+        findings = detect(text, self._entities, regions=self._regions)
         if self._ner is not None:  # once per value: the model is slow and its output stable
             findings = resolve_overlaps([*findings, *self._ner.detect(text)])
         while findings:
@@ -127,8 +128,8 @@ class Redactor:
                 return None
             text, spans = self._substitute(text, findings, chosen, numbers, counts)
             near = (text[max(0, a - _NEAR) : b + _NEAR] for a, b in spans)
-            if any(detect(piece, self._entities, region=self._region) for piece in near):
-                findings = detect(text, self._entities, region=self._region)
+            if any(detect(piece, self._entities, regions=self._regions) for piece in near):
+                findings = detect(text, self._entities, regions=self._regions)
             else:
                 findings = []
         return text

@@ -1,0 +1,301 @@
+"""Phone numbers of an international customer base, found by shape first and by region second.
+
+Customers write their numbers the national way (``07700 900123``, ``0865 241 9473``,
+``05.06.52.16.25``, ``06-82237745``, ``0412 345 678``, ``439 4166``) or the international way
+(``+41 53 147 37 99``, ``0049 30 901820``, ``011 44 20 7946 0958``), with or without extensions
+(``196-655-3307x704``). Validating each against one region at ``Leniency.VALID`` misses most of
+them: a number from another country, an unassigned range or a local number is not "valid". So a
+number is recognised by how it is written, and ``phonenumbers`` is asked only where the writing
+alone is not evidence enough:
+
+* ``+CC``, ``00 CC`` or ``011 CC`` then 7 to 15 digits, ``CC`` an assigned country code: a phone.
+* Two or more digit groups, 7 to 13 digits, separated the way phone numbers are (spaces, dots,
+  hyphens, slashes, parentheses around the first group): a phone (the lenient catch), unless the
+  groups are shaped like something else: a date or a year range, a version (dotted with a
+  one-digit group, or after ``v``/``version``/``build``), an SSN (``AAA-GG-SSSS``), a card
+  (four groups of four), a thousands-grouped amount (``1.299.000``) or an amount after a
+  currency sign, or a token glued to letters (``INV-2026-01234``, ``1Z999AA1``).
+* One bare group of 7 to 13 digits is an order number as often as a phone, and every such
+  string is a valid number in some region (random 9-digit strings validate in some region 100%
+  of the time). It is a phone only with evidence: a phone word just before it (``call``,
+  ``tel``, ``mobile``...), or it is valid in one of the expected regions (the spec's
+  ``redaction.phone_regions``) *and* written with that region's trunk prefix (``0612345678``)
+  or as a NANP number (``4155552671``).
+* A run of more than 13 digits (15 after ``+``) is split into pieces that each validate in an
+  expected region with such evidence (two numbers in a row); otherwise it is not a phone.
+
+Spans already taken by a card, IBAN, SSN or an IP address are cut out of a run first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache, lru_cache
+
+import phonenumbers
+from phonenumbers import PhoneMetadata
+
+__all__ = ["DEFAULT_PHONE_REGIONS", "find_phones", "unknown_regions"]
+
+# A broad default: the customer bases of most international businesses. Bare digit runs are
+# read against these; written-out numbers (groups, +CC) are found whatever their region.
+DEFAULT_PHONE_REGIONS: tuple[str, ...] = (
+    # the Americas
+    "US", "CA", "MX", "BR", "AR", "CL", "CO", "PE",
+    # Europe
+    "GB", "IE", "DE", "AT", "CH", "LI", "FR", "BE", "NL", "LU", "IT", "ES", "PT", "DK", "SE",
+    "NO", "FI", "IS", "PL", "CZ", "SK", "HU", "RO", "BG", "GR", "HR", "SI", "EE", "LV", "LT",
+    "CY", "MT", "RS", "UA", "TR",
+    # Middle East and Africa
+    "IL", "AE", "SA", "EG", "ZA", "NG", "KE", "MA",
+    # Asia and Oceania
+    "IN", "PK", "CN", "HK", "TW", "JP", "KR", "SG", "MY", "TH", "PH", "ID", "VN", "AU", "NZ",
+)  # fmt: skip
+
+_MIN_DIGITS = 7
+_MAX_NATIONAL = 13  # national significant number plus trunk prefix
+_MAX_INTERNATIONAL = 15  # E.164, after the + or 00
+_COUNTRY_CODES = frozenset(str(cc) for cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+# Where a phone could be: an optional + or (, then digit groups, each separated from the next
+# by a space, a dot, a hyphen, a slash or parentheses ("(415) 555-2671", "089/1234567",
+# "0412 - 345 - 678"); a spaced slash separates two items ("415-555-2671 / 4111...").
+_RUN = re.compile(r"[+(]?\d+(?:(?:\)[ \t]?\(?|[ \t]?[.\-][ \t]?\(?|/\(?|[ \t]\(?)\d+)*\)?")
+_GROUP = re.compile(r"\d+")
+_EXTENSION = re.compile(r"[ \t]*(?:x|ext\.?|extn\.?|extension|#)[ \t]*\d{1,6}(?!\w)", re.I)
+_DATE = re.compile(
+    r"(?<![\d.\-/])(?:"
+    r"(?:1[89]|20)\d\d([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])"  # 2024-03-15
+    r"|(?:0?[1-9]|[12]\d|3[01])([-/.])(?:0?[1-9]|1[0-2])\2(?:(?:1[89]|20)\d\d|\d\d)"  # 15.03.2024
+    r"|(?:0?[1-9]|1[0-2])([-/.])(?:0?[1-9]|[12]\d|3[01])\3(?:(?:1[89]|20)\d\d|\d\d)"  # 03/15/24
+    r"|(?:1[89]|20)\d\d[ \t]?[-/–][ \t]?(?:(?:1[89]|20)\d\d|\d\d)"  # 2019-2024, 2024/25
+    r")(?:[ T]\d{1,2}:\d\d(?::\d\d)?)?(?!\d|[-/.]\d)"
+)
+_VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\b(?:build|version|ver|release|firmware)[\s:]*)$")
+_CURRENCY = "$€£¥₹₽¢₩₺"
+_THOUSANDS = re.compile(r"\d{1,3}(?:[.,']\d{3})+(?:[.,]\d{1,2})?")
+_SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
+_ID_WORDS = "order|account|invoice|ticket|tracking|case|reference|serial|customer|member|policy"
+# A phone word shortly before a bare digit run: "call me at", "Tel.:", "my mobile number is".
+_PHONE_WORDS = re.compile(
+    r"(?i)\b(?:phone|tel|telephone|mobile|mob|cell|cellphone|call|ring|whats ?app|fax|sms|text"
+    r"|dial|telefon|téléphone|telefono|teléfono|handy|portable|móvil|movil|celular|numéro"
+    r"|número|nummer|number|ruf|anruf|appel|llam|chiam)\w{0,3}(?:\W+\w{1,4}){0,3}\W*$"
+)
+# Grouped digits right after one of these words are a reference: "order 14-08567-12345".
+_REFERENCE_BEFORE = re.compile(
+    r"(?i)\b(?:order|invoice|tracking|serial|ticket|case|ref|reference|account|sku|isbn)"
+    r"\W{0,2}(?:number|no\.?|nr\.?|#|id)?\W{0,2}$"
+)
+_ID_BEFORE = re.compile(rf"(?i)\b(?:{_ID_WORDS})\W*(?:number|no\.?|nr\.?|#|id)?\W*$")
+
+
+def unknown_regions(regions: Iterable[str]) -> list[str]:
+    """The codes among `regions` that ``phonenumbers`` does not know (e.g. ``UK`` for ``GB``)."""
+    return [r for r in regions if r not in phonenumbers.SUPPORTED_REGIONS]
+
+
+def find_phones(
+    text: str, regions: Sequence[str], taken: Iterable[tuple[int, int]] = ()
+) -> Iterator[tuple[int, int]]:
+    """Spans of phone numbers in `text` (see the module docstring for the rules).
+
+    Args:
+        text: The text to scan.
+        regions: Expected regions (ISO 3166 codes as ``phonenumbers`` spells them).
+        taken: Spans already found as other entities; a phone never overlaps one.
+    """
+    barriers = sorted([*taken, *((m.start(), m.end()) for m in _DATE.finditer(text))])
+    regions = tuple(regions)
+    for run in _RUN.finditer(text):
+        start, end = run.start(), run.end()
+        if sum(ch.isdigit() for ch in run.group()) < _MIN_DIGITS:
+            continue
+        for lo, hi in _cut(text, start, end, barriers):
+            yield from _judge(text, lo, hi, regions)
+
+
+def _cut(
+    text: str, start: int, end: int, barriers: list[tuple[int, int]]
+) -> Iterator[tuple[int, int]]:
+    """The pieces of the run `start:end` outside the barriers, trimmed to digits (keeping a
+    leading + or an opening parenthesis)."""
+    cursor = start
+    for lo, hi in barriers:
+        if hi <= cursor or lo >= end:
+            continue
+        if lo > cursor:
+            yield from _trimmed(text, cursor, lo)
+        cursor = max(cursor, hi)
+    if cursor < end:
+        yield from _trimmed(text, cursor, end)
+
+
+def _trimmed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int]]:
+    while lo < hi and not (text[lo].isdigit() or text[lo] in "+("):
+        lo += 1
+    while hi > lo and not text[hi - 1].isdigit():
+        hi -= 1
+    if text[lo:hi].count("(") > text[lo:hi].count(")") and text[hi : hi + 1] == ")":
+        hi += 1
+    if hi > lo:
+        yield lo, hi
+
+
+def _judge(text: str, lo: int, hi: int, regions: tuple[str, ...]) -> Iterator[tuple[int, int]]:
+    """The phones in the piece `text[lo:hi]`."""
+    piece = text[lo:hi]
+    if _glued(text, lo, hi) or _after_currency(text, lo):
+        return
+    groups = [(m.start() + lo, m.end() + lo, m.group()) for m in _GROUP.finditer(piece)]
+    digits = "".join(g for _, _, g in groups)
+    if len(digits) < _MIN_DIGITS:
+        return
+    ext = _EXTENSION.match(text, hi)
+    end = ext.end() if ext else hi
+    plus = piece.lstrip("(").startswith("+")
+    if plus or (digits.startswith("00") and len(groups[0][2]) <= 4):
+        national = digits if plus else digits[2:]
+        if _international(national):
+            yield lo, end
+        return
+    if groups[0][2] == "011" and len(groups) > 1 and _international(digits[3:]):
+        yield lo, end
+        return
+    if len(groups) == 1:
+        if len(digits) <= _MAX_NATIONAL and _bare_phone(text, lo, digits, regions):
+            yield lo, end
+        return
+    if len(digits) <= _MAX_NATIONAL:
+        reference = _REFERENCE_BEFORE.search(text, max(0, lo - 24), lo)
+        if not reference and _phone_shaped(text, lo, piece):
+            yield lo, end
+        return
+    yield from _split(text, groups, regions)
+
+
+def _international(digits: str) -> bool:
+    return _MIN_DIGITS <= len(digits) <= _MAX_INTERNATIONAL and any(
+        digits[:n] in _COUNTRY_CODES for n in (1, 2, 3)
+    )
+
+
+def _glued(text: str, lo: int, hi: int) -> bool:
+    """Whether the piece is part of a word-like token: `INV-2026-01234`, `1Z999`, `v2.1`."""
+    before = text[lo - 1] if lo > 0 else " "
+    if before.isalnum() or before == "_":
+        return True
+    if before in "-/._" and lo > 1 and (text[lo - 2].isalnum() or text[lo - 2] == "_"):
+        return True
+    after = text[hi] if hi < len(text) else " "
+    if after.isalnum() or after == "_":
+        return not _EXTENSION.match(text, hi)
+    nxt = text[hi + 1] if hi + 1 < len(text) else " "
+    return after in "-/_" and (nxt.isalnum() or nxt == "_")
+
+
+def _after_currency(text: str, lo: int) -> bool:
+    head = text[max(0, lo - 2) : lo].strip()
+    return bool(head) and head[-1] in _CURRENCY
+
+
+def _phone_shaped(text: str, lo: int, piece: str) -> bool:
+    """The lenient catch: grouped digits that read as a phone number and as nothing else."""
+    body = piece.replace("(0)", " ")  # "+44 (0)20 ..." keeps no one-digit group
+    groups = _GROUP.findall(body)
+    if len(groups) < 2:
+        return False
+    if any(len(g) == 1 for g in groups[1:]):  # ISBNs, versions, IPs, codes
+        return False
+    if _SSN_SHAPE.fullmatch(piece):  # left to the SSN detector
+        return False
+    if len(groups) >= 3 and all(len(g) == 4 for g in groups[:3]):  # a card's grouping
+        return False
+    if "." in piece:
+        if _VERSION_BEFORE.search(text, max(0, lo - 12), lo) or _THOUSANDS.fullmatch(piece):
+            return False
+    return True
+
+
+def _bare_phone(text: str, lo: int, digits: str, regions: tuple[str, ...]) -> bool:
+    window = max(0, lo - 40)
+    if _ID_BEFORE.search(text, window, lo):  # "order number 1234567", "account no. ..."
+        return False
+    return bool(_PHONE_WORDS.search(text, window, lo)) or _valid_with_evidence(digits, regions)
+
+
+def _split(
+    text: str, groups: list[tuple[int, int, str]], regions: tuple[str, ...]
+) -> Iterator[tuple[int, int]]:
+    """Too many digits for one number: the pieces of whole groups that each validate with
+    evidence, chosen to cover the most digits ("0865 241 9473 2027": the number, not the year)."""
+    n = len(groups)
+    best: list[tuple[int, list[tuple[int, int]]]] = [(0, [])] + [(-1, [])] * n
+    for i in range(n):
+        covered, spans = best[i]
+        if best[i + 1][0] < covered:  # group i belongs to no phone
+            best[i + 1] = (covered, spans)
+        digits = ""
+        for j in range(i, n):
+            digits += groups[j][2]
+            if len(digits) > _MAX_NATIONAL:
+                break
+            gain = covered + len(digits)
+            if (
+                len(digits) >= _MIN_DIGITS
+                and best[j + 1][0] < gain
+                and _valid_with_evidence(digits, regions)
+            ):
+                best[j + 1] = (gain, [*spans, _with_brackets(text, groups[i][0], groups[j][1])])
+    yield from best[n][1]
+
+
+def _with_brackets(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened to a + or an opening parenthesis before it (and the closing one)."""
+    if start > 0 and text[start - 1] == "+":
+        return start - 1, end
+    if start > 0 and text[start - 1] == "(":
+        return start - 1, end + (text[end : end + 1] == ")")
+    return start, end
+
+
+@cache
+def _region_table(regions: tuple[str, ...]) -> list[tuple[str, str, re.Pattern[str] | None]]:
+    """Per region: its trunk prefix and, where prefix stripping is simple, a quick pattern that
+    any valid national number (trunk prefix removed) matches."""
+    table = []
+    for region in regions:
+        meta = PhoneMetadata.metadata_for_region(region)
+        if meta is None:
+            continue
+        trunk = meta.national_prefix or ""
+        simple = meta.national_prefix_for_parsing in (None, trunk)
+        pattern = meta.general_desc.national_number_pattern if meta.general_desc else None
+        table.append((region, trunk, re.compile(pattern) if simple and pattern else None))
+    return table
+
+
+@lru_cache(maxsize=65_536)
+def _valid_with_evidence(digits: str, regions: tuple[str, ...]) -> bool:
+    """Whether bare `digits` is a valid number of an expected region, written with that
+    region's trunk prefix, or a valid NANP number (10 digits, or 11 starting with 1)."""
+    nanp = (len(digits) == 10 and digits[0] in "23456789") or (
+        len(digits) == 11 and digits[0] == "1"
+    )
+    for region, trunk, quick in _region_table(regions):
+        is_nanp = trunk == "1"
+        if is_nanp and not nanp:
+            continue
+        if not is_nanp and not (trunk and digits.startswith(trunk)):
+            continue
+        national = digits[len(trunk) :] if digits.startswith(trunk) else digits
+        if quick is not None and not quick.fullmatch(national):
+            continue
+        try:
+            number = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return True
+    return False
