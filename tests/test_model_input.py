@@ -80,9 +80,11 @@ def test_scan_proves_clean_and_catches_a_leak(built: dict) -> None:
         "rows_scanned": built["validated"],
         "rows_with_pii": 0,
         "by_entity": {},
+        "independent": {},
     }
     leak = built["scan_leak"]
     assert leak["rows_with_pii"] == 1 and leak["by_entity"] == {"EMAIL": 1}
+    assert leak["independent"] == {"EMAIL": 1}
 
 
 def test_redactions_hold_counts_not_values(built: dict) -> None:
