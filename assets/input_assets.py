@@ -84,7 +84,8 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
                 "no_pii",
                 asset=key["model_input"],
                 blocking=True,
-                description="No detectable PII in any model input.",
+                description="No detectable PII in any model input, by the redactor's detectors "
+                "and by an independent check that shares no code with them.",
             )
         ],
     )
@@ -96,6 +97,8 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             figures = stages.build_model_input(con, run_spec, endpoint.resolve(spec.job.model.name))
             scanned = model_input_stage.scan(con, run_spec)  # every row, for the spec's entities
         leaks = scanned["rows_with_pii"]
+        kinds = sorted({*scanned["by_entity"], *scanned["independent"]})
+        held = figures["independent_check_quarantined"]
         return dg.MaterializeResult(
             metadata=meta(figures),
             check_results=[
@@ -104,8 +107,9 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
                     passed=leaks == 0,
                     severity=dg.AssetCheckSeverity.ERROR,
                     description=f"{leaks} of {scanned['rows_scanned']} rows hold detectable PII"
-                    + (f" ({', '.join(sorted(scanned['by_entity']))})" if leaks else ""),
-                    metadata=meta(scanned),
+                    + (f" ({', '.join(kinds)})" if leaks else "")
+                    + (f"; {held} rows quarantined by the independent check" if held else ""),
+                    metadata=meta(scanned | {"independent_check_quarantined": held}),
                 )
             ],
         )

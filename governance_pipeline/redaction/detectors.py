@@ -93,7 +93,8 @@ _EMAIL_RE = re.compile(
 _DIGIT_RUN_RE = re.compile(r"\d+(?:[ -]\d+)*")
 _DIGIT_GROUP_RE = re.compile(r"\d+")
 _NO_SEPARATORS = str.maketrans("", "", " \t().-/+")
-_SSN_RE = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-]|-\d)")
+# Not inside a longer run of digit groups ("+591 800 17 1234" is a phone).
+_SSN_RE = re.compile(r"(?<![\w+-])(?<!\d[ .\-/])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-]|[ .\-/]\d)")
 _SSN_CONTEXT_RE = re.compile(r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,5}(\d{9})\b")
 _IBAN_START_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})(?= ?[A-Za-z0-9])")
 _IPV4_RE = re.compile(
@@ -136,6 +137,8 @@ def _card(text: str) -> Iterator[Finding]:
     """Longest Luhn-valid window of whole digit groups (12-19 digits) in each digit run."""
     for run in _DIGIT_RUN_RE.finditer(text):
         if len(run.group().translate(_NO_SEPARATORS)) < _MIN_CARD:
+            continue
+        if run.start() > 0 and text[run.start() - 1] == "+":  # "+9608001234567": a phone
             continue
         groups = list(_DIGIT_GROUP_RE.finditer(text, run.start(), run.end()))
         first = 0

@@ -54,14 +54,15 @@ DEFAULT_PHONE_REGIONS: tuple[str, ...] = (
 )  # fmt: skip
 
 _MIN_DIGITS = 7
-_MAX_NATIONAL = 13  # national significant number plus trunk prefix
+_MAX_NATIONAL = 14  # national significant number plus trunk prefix (DE 0800 1234567890)
 _MAX_INTERNATIONAL = 15  # E.164, after the + or 00
 _COUNTRY_CODES = frozenset(str(cc) for cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 # Where a phone could be: an optional + or (, then digit groups, each separated from the next
 # by a space, a dot, a hyphen, a slash or parentheses ("(415) 555-2671", "089/1234567",
 # "0412 - 345 - 678"); a spaced slash separates two items ("415-555-2671 / 4111...").
-_RUN = re.compile(r"[+(]?\d+(?:(?:\)[ \t]?\(?|[ \t]?[.\-][ \t]?\(?|/\(?|[ \t]\(?)\d+)*\)?")
+_SEPARATOR = r"(?:\)[ \t]?[.\-/]?[ \t]?\(?|[ \t]?[.\-][ \t]?\(?|/\(?|[ \t]\(?)"
+_RUN = re.compile(rf"[+(]?\d+(?:{_SEPARATOR}\d+)*\)?")
 _GROUP = re.compile(r"\d+")
 _EXTENSION = re.compile(r"[ \t]*(?:x|ext\.?|extn\.?|extension|#)[ \t]*\d{1,6}(?!\w)", re.I)
 _DATE = re.compile(
@@ -74,7 +75,7 @@ _DATE = re.compile(
 )
 _VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\b(?:build|version|ver|release|firmware)[\s:]*)$")
 _CURRENCY = "$€£¥₹₽¢₩₺"
-_THOUSANDS = re.compile(r"\d{1,3}(?:[.,']\d{3})+(?:[.,]\d{1,2})?")
+_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:[.,']\d{3})+(?:[.,]\d{1,2})?")
 _SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
 _ID_WORDS = "order|account|invoice|ticket|tracking|case|reference|serial|customer|member|policy"
 # A phone word shortly before a bare digit run: "call me at", "Tel.:", "my mobile number is".
@@ -169,7 +170,7 @@ def _judge(text: str, lo: int, hi: int, regions: tuple[str, ...]) -> Iterator[tu
         return
     if len(digits) <= _MAX_NATIONAL:
         reference = _REFERENCE_BEFORE.search(text, max(0, lo - 24), lo)
-        if not reference and _phone_shaped(text, lo, piece):
+        if not reference and _phone_shaped(text, lo, piece, extension=ext is not None):
             yield lo, end
         return
     yield from _split(text, groups, regions)
@@ -200,17 +201,19 @@ def _after_currency(text: str, lo: int) -> bool:
     return bool(head) and head[-1] in _CURRENCY
 
 
-def _phone_shaped(text: str, lo: int, piece: str) -> bool:
+def _phone_shaped(text: str, lo: int, piece: str, *, extension: bool) -> bool:
     """The lenient catch: grouped digits that read as a phone number and as nothing else."""
     body = piece.replace("(0)", " ")  # "+44 (0)20 ..." keeps no one-digit group
     groups = _GROUP.findall(body)
     if len(groups) < 2:
         return False
-    if any(len(g) == 1 for g in groups[1:]):  # ISBNs, versions, IPs, codes
+    spaced = not re.search(r"[.\-/]", body)  # "21 23 4 56789", "8 (71234) 5 67 89"
+    if any(len(g) == 1 for g in groups[1:]) and not (spaced and len(groups[-1]) > 1):
+        return False  # ISBNs, versions, IPs, codes: "978-3-16-148410-0", "2.14.3.1024"
+    if _SSN_SHAPE.fullmatch(piece) and not extension:  # left to the SSN detector
         return False
-    if _SSN_SHAPE.fullmatch(piece):  # left to the SSN detector
-        return False
-    if len(groups) >= 3 and all(len(g) == 4 for g in groups[:3]):  # a card's grouping
+    card_like = len(groups) >= 3 and all(len(g) == 4 for g in groups[:3])
+    if card_like and groups[0][0] != "0":  # a card's grouping (no card starts with 0)
         return False
     if "." in piece:
         if _VERSION_BEFORE.search(text, max(0, lo - 12), lo) or _THOUSANDS.fullmatch(piece):
