@@ -77,10 +77,22 @@ class KnownNames:
         """Replace the names in `text` by `<NAME_1>`; return the text and how many were."""
         if not text:
             return text, 0
+        kept = self.spans(text)
+        if not kept:
+            return text, 0
+        out, cursor = [], 0
+        for start, end in kept:
+            out += [text[cursor:start], PLACEHOLDER]
+            cursor = end
+        out.append(text[cursor:])
+        return "".join(out), len(kept)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the names are in `text`: sorted, non-overlapping (start, end) spans."""
         low = text.lower()
         hits = sorted({i for f in self.firsts for i in _find_all(low, f)})
         if not hits:
-            return text, 0
+            return []
         if len(low) == len(text):  # offsets agree: look only where a name part occurs
             found = (_word_around(text, i) for i in hits)
             starts = list({m.start(): m for m in found if m is not None}.values())
@@ -97,15 +109,7 @@ class KnownNames:
                 last = spans.pop()  # adjacent name words, initials between: one placeholder
                 span = _Span(last.start, span.end, last.weak and span.weak)
             spans.append(span)
-        kept = [self._with_initials(text, s) for s in spans if not s.weak]
-        if not kept:
-            return text, 0
-        out, cursor = [], 0
-        for start, end in kept:
-            out += [text[cursor:start], PLACEHOLDER]
-            cursor = end
-        out.append(text[cursor:])
-        return "".join(out), len(kept)
+        return [self._with_initials(text, s) for s in spans if not s.weak]
 
     def _match_at(self, text: str, first: re.Match[str]) -> _Span | None:
         """A whole name or a part starting at word `first`, or None."""

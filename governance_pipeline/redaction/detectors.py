@@ -4,9 +4,9 @@
 * ``PHONE``: numbers written the national or the international way, of any region, with or
   without an extension: by shape, and by the expected regions where a bare run of digits
   needs more evidence (see :mod:`governance_pipeline.redaction.phones`).
-* ``CREDIT_CARD``: 12-19 digits, grouped by single spaces or hyphens, Luhn-valid, not starting
-  with 0 (no issuer identification number does); 12 digits only in Maestro's ranges (50,
-  56-69), the one scheme that issues them.
+* ``CREDIT_CARD``: 12-19 digits, grouped by single spaces or hyphens as cards are printed,
+  Luhn-valid, and of a length that a scheme issues from the range the number starts with
+  (12 digits: Maestro only; 16: every scheme; never a leading 0).
 * ``US_SSN``: ``AAA-GG-SSSS`` or ``AAA GG SSSS`` with issuable area, group and serial; nine
   bare digits only right after the words SSN or social security.
 * ``IBAN``: country code, check digits, the country's registered length, mod-97 valid; spaces
@@ -83,7 +83,19 @@ TIE_PRIORITY: dict[Entity, int] = {
 }
 
 _MIN_CARD, _MAX_CARD = 12, 19
-_MAESTRO_12 = ("50", "56", "57", "58", "6")  # the only IIN ranges with 12-digit cards
+# Which issuer ranges (ISO/IEC 7812 IIN prefixes) issue cards of each length, from the schemes'
+# published tables; 16 digits: every scheme (MII 7 is petroleum, 9 national: only Troy's 9792).
+_MAESTRO = ("50", "56", "57", "58", "6")
+_CARD_PREFIXES: dict[int, tuple[str, ...]] = {
+    12: _MAESTRO,
+    13: ("4", *_MAESTRO),
+    14: ("30", "36", "38", "39", *_MAESTRO),
+    15: ("1", "2014", "2149", "34", "37", *_MAESTRO),  # UATP, enRoute, Amex, Maestro
+    16: ("2", "3", "4", "5", "6", "81", "82", "9792"),
+    17: ("2", "3", "4", "5", "6", "81"),
+    18: ("2", "3", "4", "5", "6", "81"),
+    19: ("2", "3", "4", "5", "6", "81"),
+}
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 _EMAIL_RE = re.compile(
     rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+"
@@ -95,7 +107,10 @@ _DIGIT_GROUP_RE = re.compile(r"\d+")
 _NO_SEPARATORS = str.maketrans("", "", " \t().-/+")
 # Not inside a longer run of digit groups ("+591 800 17 1234" is a phone).
 _SSN_RE = re.compile(r"(?<![\w+-])(?<!\d[ .\-/])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-]|[ .\-/]\d)")
-_SSN_CONTEXT_RE = re.compile(r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,5}(\d{9})\b")
+_SSN_CONTEXT_RE = re.compile(
+    r"(?i)\b(?:ssn|social security(?: number| no\.?)?)(?:\W+(?:is|was|number|no\.?|#)){0,2}"
+    r"\W{0,5}(\d{9})\b"
+)
 _IBAN_START_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})(?= ?[A-Za-z0-9])")
 _IPV4_RE = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -127,30 +142,52 @@ def _phone(text: str, regions: tuple[str, ...], taken: list[Finding]) -> Iterato
 
 
 def _is_card(digits: str) -> bool:
-    """Luhn-valid, not starting with 0 (no issuer's range does), 12 digits only for Maestro."""
-    if digits[0] == "0" or (len(digits) == _MIN_CARD and not digits.startswith(_MAESTRO_12)):
-        return False
-    return luhn_valid(digits)
+    """Luhn-valid, of a length some scheme issues from the range the number starts with."""
+    return digits.startswith(_CARD_PREFIXES[len(digits)]) and luhn_valid(digits)
+
+
+# Numbers after these words are goods and parcels, never cards: "tracking 9400 1000 ...".
+_NOT_A_CARD_BEFORE = re.compile(
+    r"(?i)\b(?:tracking|parcel|shipment|consignment|isbn|ean|upc|gtin|sku|serial|imei)"
+    r"\W{0,3}(?:number|no\.?|nr\.?|#)?\W{0,3}$"
+)
 
 
 def _card(text: str) -> Iterator[Finding]:
-    """Longest Luhn-valid window of whole digit groups (12-19 digits) in each digit run."""
+    """Longest Luhn-valid window of whole digit groups (12-19 digits) in each digit run, the
+    groups printed as cards are (4-6 digits each but the last: not an ISBN's 978-3-16-...)."""
     for run in _DIGIT_RUN_RE.finditer(text):
         if len(run.group().translate(_NO_SEPARATORS)) < _MIN_CARD:
             continue
-        if run.start() > 0 and text[run.start() - 1] == "+":  # "+9608001234567": a phone
+        before = text[run.start() - 1] if run.start() else " "
+        after = text[run.end()] if run.end() < len(text) else " "
+        if before == "+":  # "+9608001234567": a phone
+            continue
+        if before.isalpha() or before == "_" or after.isalpha() or after == "_":
+            continue  # part of a code: "1Z569715569715"
+        if _NOT_A_CARD_BEFORE.search(text, max(0, run.start() - 24), run.start()):
             continue
         groups = list(_DIGIT_GROUP_RE.finditer(text, run.start(), run.end()))
+        # One long number grouped in fours (a parcel's 9400 1000 0000 ...) holds no card
+        # after its first group.
+        fours = len(groups) > 4 and all(len(g.group()) == 4 for g in groups[:-1])
         first = 0
         while first < len(groups):
             best: int | None = None
             digits = ""
             for last in range(first, len(groups)):
                 digits += groups[last].group()
-                if len(digits) > _MAX_CARD:
+                if len(digits) > _MAX_CARD or (
+                    last > first and not 4 <= len(groups[last - 1].group()) <= 6
+                ):
                     break
                 if len(digits) >= _MIN_CARD and _is_card(digits):
                     best = last
+            if fours and sum(len(g.group()) for g in groups) > _MAX_CARD:
+                if first == 0 and best is not None:
+                    start, end = groups[0].start(), groups[best].end()
+                    yield Finding(Entity.CREDIT_CARD, start, end, text[start:end])
+                break
             if best is None:
                 first += 1
                 continue

@@ -19,7 +19,9 @@ redacted already, where none of these shapes should be left, so it can afford to
 
 Digit groups are not flagged when they are a calendar date or a date and time, a year range,
 a dotted version (a one-digit group, or after ``v``/``version``/``build``), an amount grouped by
-thousands, or part of a code glued to letters (``INV-2026-01234``, ``0x80070005``).
+thousands or beside a currency, part of a code glued to letters (``INV-2026-01234``,
+``0x80070005``), or right after a word naming an identifier (``order``, ``tracking no.``,
+``SKU``, ``ISBN``, ``EAN``...): the numbers tickets are full of and phone numbers never follow.
 Placeholders and surrogates (``<PHONE_1>``, ``<NAME_1>``, ``<EMAIL_H_qkxb...>``) are blanked
 before anything is looked for, so they never trip it, and nothing glues to them.
 """
@@ -45,7 +47,9 @@ KINDS: dict[str, str] = {
 }
 _MARKER = "\x1f"  # what blanked placeholders and dates become: no digit, letter or separator
 _PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*?_(?:\d{1,4}|[HT]_[a-z]{4,64})>")
-_DIGITS = re.compile(r"\+?\d+(?:[ \t.\-/()]{1,3}\d+)*")
+# Digit groups joined by spaces, hyphens, slashes, parentheses or a dot (not a dot and a space:
+# that ends a sentence).
+_DIGITS = re.compile(r"\+?\(?\d+(?:(?:[ \t]?[-/][ \t]?|\)[ \t]?|[ \t]?\(|\.|[ \t])\(?\d+)*")
 _NUMBER = re.compile(r"\d+")
 _DATE = re.compile(
     r"(?<![\d.\-/])(\d{4}|\d{1,2})([-./])(\d{1,2})\2(\d{4}|\d{2})"
@@ -64,6 +68,12 @@ _IBAN = re.compile(
 _IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d]|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
 _URL = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.\-]*://|www\.)\S+")
+_ID_WORD = re.compile(
+    r"(?i)\b(?:order|invoice|inv|ref|reference|tracking|parcel|shipment|consignment|sku|isbn"
+    r"|ean|upc|gtin|serial|s/n|ticket|case|booking|reservation|confirmation|transaction|txn"
+    r"|receipt|policy|claim|account|acct|article|item|part|model|batch|lot|version|build)"
+    r"(?:\s*(?:number|no\.?|nr\.?|#|id|code))?\W{0,3}$"
+)
 _EXTENSION = re.compile(r"(?i)(?:x|ext\.?)\s*\d{1,6}(?!\w)")
 _CURRENCY = re.compile(r"[$€£¥₹₽₩₺]|\b(?:EUR|USD|GBP|CHF|JPY|INR|AUD|CAD|SEK|NOK|DKK|PLN|kr|zł)\b")
 
@@ -100,10 +110,11 @@ def suspects(text: str | None, entities: Collection[str]) -> list[Suspect]:
     if "IP_ADDRESS" in entities:
         found += _ips(plain)
     if sum(ch.isdigit() for ch in plain) >= 7:
+        numbers = _blank_ids(_blank_dates(plain))
         if "CREDIT_CARD" in entities:
-            found += _cards(plain)
+            found += _cards(numbers)
         if "PHONE" in entities or "US_SSN" in entities:
-            found += _digit_runs(_blank_dates(plain), entities)
+            found += _digit_runs(numbers, entities)
     return sorted(found, key=lambda s: (s.start, s.end))
 
 
@@ -129,6 +140,15 @@ def _blank_dates(text: str) -> str:
 
     text = _DATE.sub(blank, text)
     return _YEARS.sub(lambda m: _MARKER * len(m.group()), text)
+
+
+def _blank_ids(text: str) -> str:
+    """`text` with every digit run that follows an identifier's name blanked."""
+    out = list(text)
+    for m in _DIGITS.finditer(text):
+        if _ID_WORD.search(text, max(0, m.start() - 28), m.start()):
+            out[m.start() : m.end()] = _MARKER * (m.end() - m.start())
+    return "".join(out)
 
 
 def _calendar(m: re.Match[str]) -> bool:

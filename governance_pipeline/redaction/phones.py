@@ -54,14 +54,16 @@ DEFAULT_PHONE_REGIONS: tuple[str, ...] = (
 )  # fmt: skip
 
 _MIN_DIGITS = 7
+_MIN_WORDED = 5  # after a phone word ("call me on 31234"): the short numbers of small regions
 _MAX_NATIONAL = 14  # national significant number plus trunk prefix (DE 0800 1234567890)
 _MAX_INTERNATIONAL = 15  # E.164, after the + or 00
 _COUNTRY_CODES = frozenset(str(cc) for cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 # Where a phone could be: an optional + or (, then digit groups, each separated from the next
 # by a space, a dot, a hyphen, a slash or parentheses ("(415) 555-2671", "089/1234567",
-# "0412 - 345 - 678"); a spaced slash separates two items ("415-555-2671 / 4111...").
-_SEPARATOR = r"(?:\)[ \t]?[.\-/]?[ \t]?\(?|[ \t]?[.\-][ \t]?\(?|/\(?|[ \t]\(?)"
+# "0412 - 345 - 678"); a spaced slash separates two items ("415-555-2671 / 4111..."), a dot
+# and a space two sentences ("ref 1Z999AA1. 0865 241 9473").
+_SEPARATOR = r"(?:\)[ \t]?[.\-/]?[ \t]?\(?|[ \t]?-[ \t]?\(?|\.\(?|/\(?|[ \t]\(?)"
 _RUN = re.compile(rf"[+(]?\d+(?:{_SEPARATOR}\d+)*\)?")
 _GROUP = re.compile(r"\d+")
 _EXTENSION = re.compile(r"[ \t]*(?:x|ext\.?|extn\.?|extension|#)[ \t]*\d{1,6}(?!\w)", re.I)
@@ -76,20 +78,24 @@ _DATE = re.compile(
 _VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\b(?:build|version|ver|release|firmware)[\s:]*)$")
 _CURRENCY = "$€£¥₹₽¢₩₺"
 _THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:[.,']\d{3})+(?:[.,]\d{1,2})?")
+_NANP_WRITTEN = re.compile(r"(?:1[ .\-]?)?(?:\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}")
 _SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
-_ID_WORDS = "order|account|invoice|ticket|tracking|case|reference|serial|customer|member|policy"
-# A phone word shortly before a bare digit run: "call me at", "Tel.:", "my mobile number is".
+# A phone word shortly before a digit run: "call me at", "Tel.:", "my mobile number is".
 _PHONE_WORDS = re.compile(
     r"(?i)\b(?:phone|tel|telephone|mobile|mob|cell|cellphone|call|ring|whats ?app|fax|sms|text"
-    r"|dial|telefon|téléphone|telefono|teléfono|handy|portable|móvil|movil|celular|numéro"
-    r"|número|nummer|number|ruf|anruf|appel|llam|chiam)\w{0,3}(?:\W+\w{1,4}){0,3}\W*$"
+    r"|reach|contact|kontakt|dial|telefon|téléphone|telefono|teléfono|handy|portable|móvil"
+    r"|movil|celular|numéro|número|nummer|number|ruf|anruf|appel|llam|chiam)"
+    r"\w{0,3}(?:\W+\w{1,4}){0,3}\W*$"
 )
-# Grouped digits right after one of these words are a reference: "order 14-08567-12345".
-_REFERENCE_BEFORE = re.compile(
-    r"(?i)\b(?:order|invoice|tracking|serial|ticket|case|ref|reference|account|sku|isbn)"
-    r"\W{0,2}(?:number|no\.?|nr\.?|#|id)?\W{0,2}$"
+# Digits right after a word naming an identifier are that identifier: "order 14-08567-12345",
+# "tracking no. 2252617921", "SKU 66-4317-50".
+_ID_BEFORE = re.compile(
+    r"(?i)\b(?:order|invoice|inv|tracking|parcel|shipment|consignment|serial|ticket|case|ref"
+    r"|reference|account|acct|sku|isbn|ean|upc|gtin|booking|reservation|confirmation"
+    r"|transaction|receipt|policy|item|part|model|batch|lot|version|build"
+    r"|(?:customer|member|client)\s*(?:number|no\.?|nr\.?|#|id))"
+    r"\W{0,3}(?:number|no\.?|nr\.?|#|id|code)?\W{0,3}$"
 )
-_ID_BEFORE = re.compile(rf"(?i)\b(?:{_ID_WORDS})\W*(?:number|no\.?|nr\.?|#|id)?\W*$")
 
 
 def unknown_regions(regions: Iterable[str]) -> list[str]:
@@ -107,14 +113,18 @@ def find_phones(
         regions: Expected regions (ISO 3166 codes as ``phonenumbers`` spells them).
         taken: Spans already found as other entities; a phone never overlaps one.
     """
-    barriers = sorted([*taken, *((m.start(), m.end()) for m in _DATE.finditer(text))])
+    taken = sorted(taken)
+    dates = [(m.start(), m.end()) for m in _DATE.finditer(text)]
     regions = tuple(regions)
     for run in _RUN.finditer(text):
         start, end = run.start(), run.end()
-        if sum(ch.isdigit() for ch in run.group()) < _MIN_DIGITS:
+        if sum(ch.isdigit() for ch in run.group()) < _MIN_WORDED:
             continue
-        for lo, hi in _cut(text, start, end, barriers):
-            yield from _judge(text, lo, hi, regions)
+        if _ID_BEFORE.search(text, max(0, start - 32), start):
+            continue
+        cut = any(lo < end and start < hi for lo, hi in taken)
+        for lo, hi in _cut(text, start, end, sorted([*taken, *dates])):
+            yield from _judge(text, lo, hi, regions, cut=cut)
 
 
 def _cut(
@@ -144,36 +154,70 @@ def _trimmed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int]]:
         yield lo, hi
 
 
-def _judge(text: str, lo: int, hi: int, regions: tuple[str, ...]) -> Iterator[tuple[int, int]]:
-    """The phones in the piece `text[lo:hi]`."""
+def _judge(
+    text: str, lo: int, hi: int, regions: tuple[str, ...], *, cut: bool = False
+) -> Iterator[tuple[int, int]]:
+    """The phones in the piece `text[lo:hi]`; `cut` when the piece is what is left of a digit
+    run beside a card or another value: then only a number with evidence counts."""
     piece = text[lo:hi]
     if _glued(text, lo, hi) or _after_currency(text, lo):
         return
     groups = [(m.start() + lo, m.end() + lo, m.group()) for m in _GROUP.finditer(piece)]
     digits = "".join(g for _, _, g in groups)
-    if len(digits) < _MIN_DIGITS:
+    worded = _worded(text, lo)
+    if len(digits) < (_MIN_WORDED if worded else _MIN_DIGITS):
         return
     ext = _EXTENSION.match(text, hi)
     end = ext.end() if ext else hi
     plus = piece.lstrip("(").startswith("+")
-    if plus or (digits.startswith("00") and len(groups[0][2]) <= 4):
-        national = digits if plus else digits[2:]
-        if _international(national):
+    if plus or (digits.startswith("00") and len(groups[0][2]) <= 5 and len(groups) > 1):
+        yield from _international_run(text, lo, end, groups, plus, regions)
+        return
+    if groups[0][2] == "011" and len(groups) > 1:
+        if _international(digits[3:]):
             yield lo, end
         return
-    if groups[0][2] == "011" and len(groups) > 1 and _international(digits[3:]):
+    if len(digits) > _MAX_NATIONAL:
+        yield from _split(text, groups, regions)
+    elif worded:
+        if len(groups) == 1 or _phone_shaped(text, lo, piece, extension=True, worded=True):
+            yield lo, end
+    elif len(groups) == 1:
+        if _valid_with_evidence(digits, regions):
+            yield lo, end
+    elif cut:  # beside a card: "(201) 555-0123 4111 ...", not a parcel number's tail
+        if _valid_with_evidence(digits, regions, written=piece):
+            yield lo, end
+    elif _phone_shaped(text, lo, piece, extension=ext is not None):
+        yield lo, end
+
+
+def _international_run(
+    text: str,
+    lo: int,
+    end: int,
+    groups: list[tuple[int, int, str]],
+    plus: bool,
+    regions: tuple[str, ...],
+) -> Iterator[tuple[int, int]]:
+    """A +CC or 00 CC number; when more digits follow than a number can have, the longest
+    leading groups that make one, and the rest judged on its own."""
+    digits = "".join(g for _, _, g in groups)
+    national = digits if plus else digits[2:]
+    if _international(national):
         yield lo, end
         return
-    if len(groups) == 1:
-        if len(digits) <= _MAX_NATIONAL and _bare_phone(text, lo, digits, regions):
-            yield lo, end
-        return
-    if len(digits) <= _MAX_NATIONAL:
-        reference = _REFERENCE_BEFORE.search(text, max(0, lo - 24), lo)
-        if not reference and _phone_shaped(text, lo, piece, extension=ext is not None):
-            yield lo, end
-        return
-    yield from _split(text, groups, regions)
+    count = 0 if plus else -2
+    for i, (_, _, group) in enumerate(groups):
+        count += len(group)
+        if count > _MAX_INTERNATIONAL:
+            if i == 0:
+                return
+            head = "".join(g for _, _, g in groups[:i])
+            if _international(head if plus else head[2:]):
+                yield lo, groups[i - 1][1]
+                yield from _judge(text, groups[i][0], end, regions)
+            return
 
 
 def _international(digits: str) -> bool:
@@ -201,8 +245,9 @@ def _after_currency(text: str, lo: int) -> bool:
     return bool(head) and head[-1] in _CURRENCY
 
 
-def _phone_shaped(text: str, lo: int, piece: str, *, extension: bool) -> bool:
-    """The lenient catch: grouped digits that read as a phone number and as nothing else."""
+def _phone_shaped(text: str, lo: int, piece: str, *, extension: bool, worded: bool = False) -> bool:
+    """The lenient catch: grouped digits that read as a phone number and as nothing else
+    (`worded`: after a phone word, an amount's or a card's grouping is a phone's too)."""
     body = piece.replace("(0)", " ")  # "+44 (0)20 ..." keeps no one-digit group
     groups = _GROUP.findall(body)
     if len(groups) < 2:
@@ -212,6 +257,8 @@ def _phone_shaped(text: str, lo: int, piece: str, *, extension: bool) -> bool:
         return False  # ISBNs, versions, IPs, codes: "978-3-16-148410-0", "2.14.3.1024"
     if _SSN_SHAPE.fullmatch(piece) and not extension:  # left to the SSN detector
         return False
+    if worded:
+        return True
     card_like = len(groups) >= 3 and all(len(g) == 4 for g in groups[:3])
     if card_like and groups[0][0] != "0":  # a card's grouping (no card starts with 0)
         return False
@@ -221,11 +268,10 @@ def _phone_shaped(text: str, lo: int, piece: str, *, extension: bool) -> bool:
     return True
 
 
-def _bare_phone(text: str, lo: int, digits: str, regions: tuple[str, ...]) -> bool:
+def _worded(text: str, lo: int) -> bool:
+    """Whether a phone word comes just before, and no identifier's name."""
     window = max(0, lo - 40)
-    if _ID_BEFORE.search(text, window, lo):  # "order number 1234567", "account no. ..."
-        return False
-    return bool(_PHONE_WORDS.search(text, window, lo)) or _valid_with_evidence(digits, regions)
+    return not _ID_BEFORE.search(text, window, lo) and bool(_PHONE_WORDS.search(text, window, lo))
 
 
 def _split(
@@ -279,12 +325,19 @@ def _region_table(regions: tuple[str, ...]) -> list[tuple[str, str, re.Pattern[s
     return table
 
 
-@lru_cache(maxsize=65_536)
-def _valid_with_evidence(digits: str, regions: tuple[str, ...]) -> bool:
+def _valid_with_evidence(digits: str, regions: tuple[str, ...], written: str = "") -> bool:
     """Whether bare `digits` is a valid number of an expected region, written with that
-    region's trunk prefix, or a valid NANP number (10 digits, or 11 starting with 1)."""
-    nanp = (len(digits) == 10 and digits[0] in "23456789") or (
-        len(digits) == 11 and digits[0] == "1"
+    region's trunk prefix, or a valid NANP number (10 digits, or 11 starting with 1; when
+    `written` is given, only as NANP numbers are written: "(201) 555-0123", "201-555-0123")."""
+    if written and not _NANP_WRITTEN.fullmatch(written):
+        return _valid(digits, regions, nanp=False)
+    return _valid(digits, regions, nanp=True)
+
+
+@lru_cache(maxsize=65_536)
+def _valid(digits: str, regions: tuple[str, ...], *, nanp: bool) -> bool:
+    nanp = nanp and (
+        (len(digits) == 10 and digits[0] in "23456789") or (len(digits) == 11 and digits[0] == "1")
     )
     for region, trunk, quick in _region_table(regions):
         is_nanp = trunk == "1"
