@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -96,26 +97,24 @@ _CARD_PREFIXES: dict[int, tuple[str, ...]] = {
     18: ("2", "3", "4", "5", "6", "81"),
     19: ("2", "3", "4", "5", "6", "81"),
 }
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_EMAIL_RE = re.compile(
-    rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+"
+_ATEXT = frozenset(string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-.")  # and dots
+_EMAIL_DOMAIN_RE = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
     r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})(?![A-Za-z0-9-])",
     re.IGNORECASE,
 )
 _DIGIT_RUN_RE = re.compile(r"\d+(?:[ -]\d+)*")
 _DIGIT_GROUP_RE = re.compile(r"\d+")
 _NO_SEPARATORS = str.maketrans("", "", " \t().-/+")
+_ANY_DIGIT_RE = re.compile(r"\d")
 # Not inside a longer run of digit groups ("+591 800 17 1234" is a phone).
-_SSN_RE = re.compile(r"(?<![\w+-])(?<!\d[ .\-/])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-]|[ .\-/]\d)")
+_SSN_RE = re.compile(r"(\d{3})([- ])(\d{2})\2(\d{4})")
 _SSN_CONTEXT_RE = re.compile(
     r"(?i)\b(?:ssn|social security(?: number| no\.?)?)(?:\W+(?:is|was|number|no\.?|#)){0,2}"
     r"\W{0,5}(\d{9})\b"
 )
-_IBAN_START_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})(?= ?[A-Za-z0-9])")
-_IPV4_RE = re.compile(
-    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-    r"(?!\w|\.\d)"
-)
+_IBAN_START_RE = re.compile(r"([A-Za-z]{2})(\d{2})(?= ?[A-Za-z0-9])")
+_IPV4_RE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _IPV6_RE = re.compile(r"(?<![\w:.])[0-9A-Fa-f:][0-9A-Fa-f:.]*[0-9A-Fa-f:](?![\w])")
 _URL_RE = re.compile(
     r"(?i)\b(?:(?:https?|ftp)://|www\.(?=[a-z0-9-]+\.[a-z]))[^\s<>\"'`{}|\\^\[\]]+"
@@ -130,9 +129,24 @@ def _is_version(text: str, start: int) -> bool:
 
 
 def _email(text: str) -> Iterator[Finding]:
-    if "@" in text:
-        for m in _EMAIL_RE.finditer(text):
-            yield Finding(Entity.EMAIL, m.start(), m.end(), m.group())
+    """From each @, the dot-atom local part before it and the domain after it (looked for
+    only around an @: a pattern tried at every letter of a text costs more than the rest)."""
+    at, floor = text.find("@"), 0  # floor: where the last email ended
+    while at >= 0:
+        start = at
+        while start > floor and text[start - 1] in _ATEXT:
+            start -= 1
+        local = text[start:at]
+        if ".." in local:  # the dot-atom begins after the last double dot
+            start = at - len(local.rsplit("..", 1)[1])
+            local = text[start:at]
+        while local.startswith("."):
+            start, local = start + 1, local[1:]
+        domain = _EMAIL_DOMAIN_RE.match(text, at + 1)
+        if local and not local.endswith(".") and domain:
+            yield Finding(Entity.EMAIL, start, domain.end(), text[start : domain.end()])
+            floor = domain.end()
+        at = text.find("@", max(at + 1, floor))
 
 
 def _phone(text: str, regions: tuple[str, ...], taken: list[Finding]) -> Iterator[Finding]:
@@ -198,6 +212,8 @@ def _card(text: str) -> Iterator[Finding]:
 
 def _ssn(text: str) -> Iterator[Finding]:
     for m in _SSN_RE.finditer(text):
+        if _inside_number(text, m.start(), m.end()):
+            continue
         if ssn_valid(m.group(1) + m.group(3) + m.group(4)):
             yield Finding(Entity.US_SSN, m.start(), m.end(), m.group())
     for m in _SSN_CONTEXT_RE.finditer(text):
@@ -205,12 +221,26 @@ def _ssn(text: str) -> Iterator[Finding]:
             yield Finding(Entity.US_SSN, m.start(1), m.end(1), m.group(1))
 
 
+def _inside_number(text: str, start: int, end: int) -> bool:
+    """Whether `start:end` is part of a longer token or digit run ("+591 800 17 1234",
+    "123-45-6789-0", "x123-45-6789")."""
+    before = text[start - 1] if start else " "
+    if before.isalnum() or before in "_+-":
+        return True
+    if before in " ./" and start > 1 and text[start - 2].isdigit():
+        return True
+    after = text[end] if end < len(text) else " "
+    if after.isalnum() or after in "_-":
+        return True
+    return after in " ./" and text[end + 1 : end + 2].isdigit()
+
+
 def _iban(text: str) -> Iterator[Finding]:
     """From each country code and check digits, read exactly the country's length of
     characters (single spaces allowed between them) and keep it if mod-97 holds."""
     for m in _IBAN_START_RE.finditer(text):
         length = IBAN_LENGTHS.get(m.group(1).upper())
-        if length is None:
+        if length is None or (m.start() and text[m.start() - 1].isalnum()):
             continue
         chars, i = [m.group(1), m.group(2)], m.end()
         count = 4
@@ -226,10 +256,21 @@ def _iban(text: str) -> Iterator[Finding]:
             yield Finding(Entity.IBAN, m.start(), i, text[m.start() : i])
 
 
+def _ipv4(text: str, m: re.Match[str]) -> bool:
+    """Four octets of 0-255 without leading zeros, not inside a longer dotted number."""
+    before = text[m.start() - 1] if m.start() else " "
+    after = text[m.end() : m.end() + 2]
+    if before.isalnum() or before in "_." or after[:1].isalnum() or after[:1] == "_":
+        return False
+    if after[:1] == "." and after[1:2].isdigit():
+        return False
+    return all(o == str(int(o)) and int(o) <= 255 for o in m.group().split("."))
+
+
 def _ip(text: str) -> Iterator[Finding]:
     if "." in text:
         for m in _IPV4_RE.finditer(text):
-            if not _is_version(text, m.start()):
+            if _ipv4(text, m) and not _is_version(text, m.start()):
                 yield Finding(Entity.IP_ADDRESS, m.start(), m.end(), m.group())
     if "::" in text or text.count(":") >= 7:
         for m in _IPV6_RE.finditer(text):
@@ -262,7 +303,7 @@ _DETECTORS: dict[Entity, Callable[[str], Iterator[Finding]]] = {
     Entity.URL: _url,
 }
 _NOT_PHONES = tuple(e for e in Entity if e is not Entity.PHONE)
-_NEEDS_DIGITS = {Entity.PHONE: 7, Entity.CREDIT_CARD: 12, Entity.US_SSN: 9, Entity.IBAN: 2}
+_NEEDS_DIGITS = {Entity.PHONE: 5, Entity.CREDIT_CARD: 12, Entity.US_SSN: 9, Entity.IBAN: 2}
 
 
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
@@ -278,9 +319,8 @@ def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def _digit_count(text: str) -> int:
-    if text.isascii():
-        return sum(map(text.count, "0123456789"))
-    return sum(ch.isdecimal() for ch in text)
+    ascii_digits = sum(map(text.count, "0123456789"))
+    return ascii_digits if text.isascii() else len(_ANY_DIGIT_RE.findall(text))
 
 
 def detect(

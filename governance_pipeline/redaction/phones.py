@@ -66,6 +66,7 @@ _COUNTRY_CODES = frozenset(str(cc) for cc in phonenumbers.COUNTRY_CODE_TO_REGION
 _SEPARATOR = r"(?:\)[ \t]?[.\-/]?[ \t]?\(?|[ \t]?-[ \t]?\(?|\.\(?|/\(?|[ \t]\(?)"
 _RUN = re.compile(rf"[+(]?\d+(?:{_SEPARATOR}\d+)*\)?")
 _GROUP = re.compile(r"\d+")
+_NOT_BEFORE = frozenset("#$€£¥₹₽¢₩₺_")
 _EXTENSION = re.compile(r"[ \t]*(?:x|ext\.?|extn\.?|extension|#)[ \t]*\d{1,6}(?!\w)", re.I)
 _DATE = re.compile(
     r"(?<![\d.\-/])(?:"
@@ -80,22 +81,22 @@ _CURRENCY = "$€£¥₹₽¢₩₺"
 _THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:[.,']\d{3})+(?:[.,]\d{1,2})?")
 _NANP_WRITTEN = re.compile(r"(?:1[ .\-]?)?(?:\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}")
 _SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
-# A phone word shortly before a digit run: "call me at", "Tel.:", "my mobile number is".
-_PHONE_WORDS = re.compile(
-    r"(?i)\b(?:phone|tel|telephone|mobile|mob|cell|cellphone|call|ring|whats ?app|fax|sms|text"
-    r"|reach|contact|kontakt|dial|telefon|téléphone|telefono|teléfono|handy|portable|móvil"
-    r"|movil|celular|numéro|número|nummer|number|ruf|anruf|appel|llam|chiam)"
-    r"\w{0,3}(?:\W+\w{1,4}){0,3}\W*$"
-)
+_WORD = re.compile(r"\w+")
+# Stems of phone words in a few languages: "call me at", "Tel.:", "ruf mich an", "mi número".
+_PHONE_STEMS = (
+    "phone", "tel", "mobile", "mob", "cell", "call", "ring", "whats", "fax", "sms", "text",
+    "reach", "contact", "kontakt", "dial", "handy", "portable", "móvil", "movil", "celular",
+    "numéro", "número", "nummer", "number", "ruf", "anruf", "appel", "llam", "chiam",
+)  # fmt: skip
 # Digits right after a word naming an identifier are that identifier: "order 14-08567-12345",
 # "tracking no. 2252617921", "SKU 66-4317-50".
-_ID_BEFORE = re.compile(
-    r"(?i)\b(?:order|invoice|inv|tracking|parcel|shipment|consignment|serial|ticket|case|ref"
-    r"|reference|account|acct|sku|isbn|ean|upc|gtin|booking|reservation|confirmation"
-    r"|transaction|receipt|policy|item|part|model|batch|lot|version|build"
-    r"|(?:customer|member|client)\s*(?:number|no\.?|nr\.?|#|id))"
-    r"\W{0,3}(?:number|no\.?|nr\.?|#|id|code)?\W{0,3}$"
+_ID_WORDS = frozenset(
+    "order invoice inv tracking parcel shipment consignment serial ticket case ref reference "
+    "account acct sku isbn ean upc gtin booking reservation confirmation transaction receipt "
+    "policy item part model batch lot version build".split()
 )
+_ID_SUFFIXES = frozenset(["number", "no", "nr", "id", "code"])
+_ID_HOLDERS = _ID_WORDS | {"customer", "member", "client"}
 
 
 def unknown_regions(regions: Iterable[str]) -> list[str]:
@@ -114,16 +115,24 @@ def find_phones(
         taken: Spans already found as other entities; a phone never overlaps one.
     """
     taken = sorted(taken)
-    dates = [(m.start(), m.end()) for m in _DATE.finditer(text)]
     regions = tuple(regions)
     for run in _RUN.finditer(text):
         start, end = run.start(), run.end()
-        if sum(ch.isdigit() for ch in run.group()) < _MIN_WORDED:
+        if end - start < _MIN_WORDED:
             continue
-        if _ID_BEFORE.search(text, max(0, start - 32), start):
+        before = text[start - 1] if start else " "
+        if before in _NOT_BEFORE or before.isalpha():  # "#10234", "$129.00", "A1234567"
+            continue
+        if sum(map(run.group().count, "0123456789")) < _MIN_WORDED and (
+            run.group().isascii() or sum(ch.isdigit() for ch in run.group()) < _MIN_WORDED
+        ):
+            continue
+        if _id_before(text, start):
             continue
         cut = any(lo < end and start < hi for lo, hi in taken)
-        for lo, hi in _cut(text, start, end, sorted([*taken, *dates])):
+        dates = [(m.start(), m.end()) for m in _DATE.finditer(text, start, end)]
+        barriers = sorted([*taken, *dates]) if dates else taken
+        for lo, hi in _cut(text, start, end, barriers):
             yield from _judge(text, lo, hi, regions, cut=cut)
 
 
@@ -164,8 +173,7 @@ def _judge(
         return
     groups = [(m.start() + lo, m.end() + lo, m.group()) for m in _GROUP.finditer(piece)]
     digits = "".join(g for _, _, g in groups)
-    worded = _worded(text, lo)
-    if len(digits) < (_MIN_WORDED if worded else _MIN_DIGITS):
+    if len(digits) < _MIN_WORDED:
         return
     ext = _EXTENSION.match(text, hi)
     end = ext.end() if ext else hi
@@ -179,17 +187,20 @@ def _judge(
         return
     if len(digits) > _MAX_NATIONAL:
         yield from _split(text, groups, regions)
-    elif worded:
+        return
+    if len(digits) >= _MIN_DIGITS:
+        if len(groups) == 1:
+            found = _valid_with_evidence(digits, regions)
+        elif cut:  # beside a card: "(201) 555-0123 4111 ...", not a parcel number's tail
+            found = _valid_with_evidence(digits, regions, written=piece)
+        else:
+            found = _phone_shaped(text, lo, piece, extension=ext is not None)
+        if found:
+            yield lo, end
+            return
+    if _phone_word_before(text, lo):  # "call me on 31234", "Tel.: 0800 123 4 56"
         if len(groups) == 1 or _phone_shaped(text, lo, piece, extension=True, worded=True):
             yield lo, end
-    elif len(groups) == 1:
-        if _valid_with_evidence(digits, regions):
-            yield lo, end
-    elif cut:  # beside a card: "(201) 555-0123 4111 ...", not a parcel number's tail
-        if _valid_with_evidence(digits, regions, written=piece):
-            yield lo, end
-    elif _phone_shaped(text, lo, piece, extension=ext is not None):
-        yield lo, end
 
 
 def _international_run(
@@ -268,10 +279,39 @@ def _phone_shaped(text: str, lo: int, piece: str, *, extension: bool, worded: bo
     return True
 
 
-def _worded(text: str, lo: int) -> bool:
-    """Whether a phone word comes just before, and no identifier's name."""
-    window = max(0, lo - 40)
-    return not _ID_BEFORE.search(text, window, lo) and bool(_PHONE_WORDS.search(text, window, lo))
+def _words_before(text: str, lo: int) -> list[str]:
+    """The last few words before `lo`, lower-cased."""
+    return _WORD.findall(text[max(0, lo - 40) : lo].lower())[-5:]
+
+
+def _id_before(text: str, lo: int) -> bool:
+    """Whether the digits at `lo` follow a word naming an identifier: "order 14-08567-12345",
+    "tracking no. 2252617921", "customer id 1234567" (not "customer 0412 345 678")."""
+    head = text[max(0, lo - 32) : lo].lower()
+    tail = head.rstrip(" \t.:#-/")
+    if len(head) - len(tail) > 4:
+        return False
+    words = _WORD.findall(tail)[-2:]
+    if not words or not tail.endswith(words[-1]):
+        return False
+    if words[-1] in _ID_SUFFIXES:
+        return len(words) == 2 and words[0] in _ID_HOLDERS
+    return words[-1] in _ID_WORDS
+
+
+def _phone_word_before(text: str, lo: int) -> bool:
+    """Whether a phone word comes just before ("call me at", "Tel.:", "mi número es"), with
+    at most three short words between, and no identifier's name."""
+    if _id_before(text, lo):
+        return False
+    words = _words_before(text, lo)
+    for i in range(len(words) - 1, max(-1, len(words) - 5), -1):
+        word = words[i]
+        if any(word.startswith(stem) and len(word) - len(stem) <= 3 for stem in _PHONE_STEMS):
+            return True
+        if len(word) > 4:
+            return False
+    return False
 
 
 def _split(

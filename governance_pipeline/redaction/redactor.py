@@ -105,10 +105,10 @@ class Redactor:
     ) -> str | None:
         """Detect and replace until nothing is found.
 
-        Replacing a value can uncover a neighbour that its digits hid: ``phonenumbers`` misses
-        a phone directly followed by more digits, an email whose TLD runs into a card number
-        is no email until the card is gone. So the text around each replacement is looked at
-        again, and the whole text passes again if anything shows there. After ``_MAX_PASSES``
+        Replacing a value can uncover a neighbour that its digits hid: a phone directly followed
+        by more digits, an email whose TLD runs into a card number is no email until the card
+        is gone. So the text around each replacement is looked at again (the whole text, when
+        it is short), and the whole text passes again if anything shows there. After ``_MAX_PASSES``
         whatever is left gets a placeholder, which no detector matches, so the loop ends clean.
         """
         if text is None or column in self._always_dropped:
@@ -127,6 +127,9 @@ class Redactor:
                 counts.update(f.entity.value for f in findings)
                 return None
             text, spans = self._substitute(text, findings, chosen, numbers, counts)
+            if len(text) <= 2 * _NEAR * len(spans):  # the windows would cover most of it
+                findings = detect(text, self._entities, regions=self._regions)
+                continue
             near = (text[max(0, a - _NEAR) : b + _NEAR] for a, b in spans)
             if any(detect(piece, self._entities, regions=self._regions) for piece in near):
                 findings = detect(text, self._entities, regions=self._regions)
