@@ -286,12 +286,15 @@ def _ip(text: str) -> Iterator[Finding]:
 
 def _url(text: str) -> Iterator[Finding]:
     if "://" in text or "www." in text.lower():
-        for m in _URL_RE.finditer(text):
+        m = _URL_RE.search(text)
+        while m:
             value = m.group().rstrip(_URL_TRAILING)
             if value.count("(") < value.count(")"):  # "(see http://x.io/a)" keeps no paren
                 value = value[: value.rfind(")")]
             if "." in value:
                 yield Finding(Entity.URL, m.start(), m.start() + len(value), value)
+            # what was cut off may hold the next link: "https://a.io/)https://b.io/"
+            m = _URL_RE.search(text, m.start() + max(1, len(value)))
 
 
 _DETECTORS: dict[Entity, Callable[[str], Iterator[Finding]]] = {

@@ -82,6 +82,8 @@ _THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:[.,']\d{3})+(?:[.,]\d{1,2})?")
 _NANP_WRITTEN = re.compile(r"(?:1[ .\-]?)?(?:\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}")
 _SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
 _WORD = re.compile(r"\w+")
+_PLACEHOLDER = re.compile(r"<[^<>\s]*>")
+_CLAUSE_END = re.compile(r"[|;!?\n]|\.\s")
 # Stems of phone words in a few languages: "call me at", "Tel.:", "ruf mich an", "mi número".
 _PHONE_STEMS = (
     "phone", "tel", "mobile", "mob", "cell", "call", "ring", "whats", "fax", "sms", "text",
@@ -244,6 +246,8 @@ def _glued(text: str, lo: int, hi: int) -> bool:
         return True
     if before in "-/._" and lo > 1 and (text[lo - 2].isalnum() or text[lo - 2] == "_"):
         return True
+    if before == "," and lo > 1 and text[lo - 2].isdigit():  # "$1,299.00"
+        return True
     after = text[hi] if hi < len(text) else " "
     if after.isalnum() or after == "_":
         return not _EXTENSION.match(text, hi)
@@ -280,8 +284,13 @@ def _phone_shaped(text: str, lo: int, piece: str, *, extension: bool, worded: bo
 
 
 def _words_before(text: str, lo: int) -> list[str]:
-    """The last few words before `lo`, lower-cased."""
-    return _WORD.findall(text[max(0, lo - 40) : lo].lower())[-5:]
+    """The last few words of the clause before `lo`, lower-cased, placeholders (<PHONE_1>)
+    left out."""
+    head = text[max(0, lo - 40) : lo]
+    if ">" in head:
+        head = _PLACEHOLDER.sub(" ", head)
+    head = _CLAUSE_END.split(head)[-1]
+    return _WORD.findall(head.lower())[-5:]
 
 
 def _id_before(text: str, lo: int) -> bool:
@@ -309,7 +318,7 @@ def _phone_word_before(text: str, lo: int) -> bool:
         word = words[i]
         if any(word.startswith(stem) and len(word) - len(stem) <= 3 for stem in _PHONE_STEMS):
             return True
-        if len(word) > 4:
+        if len(word) > 4 or not word.isalpha():  # "me", "at", "is" may stand between
             return False
     return False
 

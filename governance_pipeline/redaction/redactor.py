@@ -26,6 +26,7 @@ __all__ = ["Redactor", "normalise"]
 
 _MAX_PASSES = 4
 _NEAR = 96  # characters either side of a replacement looked at again
+_LOOSE = frozenset(" \t\r\n,.;!?")  # what may stand beside a value without hiding one
 
 
 def normalise(entity: Entity | NerEntity, value: str) -> str:
@@ -35,6 +36,19 @@ def normalise(entity: Entity | NerEntity, value: str) -> str:
     if entity in (Entity.PHONE, Entity.CREDIT_CARD, Entity.US_SSN):
         return "".join(ch for ch in value if ch.isdecimal())
     return " ".join(value.lower().split())  # emails, URLs, addresses, names, places
+
+
+def _touches(text: str, start: int, end: int) -> bool:
+    """Whether the replacement at `start:end` has a neighbour it could have hidden: a digit
+    within three characters (a digit run's separators are at most three), an @, or anything
+    but a space or a sentence's punctuation right against it ("x@y.com4111..." is an email
+    once the card is gone, "4111...::a" an address)."""
+    near = text[max(0, start - 3) : start] + text[end : end + 3]
+    if any(ch.isdigit() or ch == "@" for ch in near):
+        return True
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return before not in _LOOSE or after not in _LOOSE
 
 
 class Redactor:
@@ -107,8 +121,9 @@ class Redactor:
 
         Replacing a value can uncover a neighbour that its digits hid: a phone directly followed
         by more digits, an email whose TLD runs into a card number is no email until the card
-        is gone. So the text around each replacement is looked at again (the whole text, when
-        it is short), and the whole text passes again if anything shows there. After ``_MAX_PASSES``
+        is gone. So the text around each replacement with such a neighbour is looked at again
+        (the whole text, when it is short), and the whole text passes again if anything shows
+        there. After ``_MAX_PASSES``
         whatever is left gets a placeholder, which no detector matches, so the loop ends clean.
         """
         if text is None or column in self._always_dropped:
@@ -127,6 +142,8 @@ class Redactor:
                 counts.update(f.entity.value for f in findings)
                 return None
             text, spans = self._substitute(text, findings, chosen, numbers, counts)
+            if not any(_touches(text, a, b) for a, b in spans):
+                break
             if len(text) <= 2 * _NEAR * len(spans):  # the windows would cover most of it
                 findings = detect(text, self._entities, regions=self._regions)
                 continue
