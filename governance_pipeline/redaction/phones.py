@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import cache, lru_cache
 
 import phonenumbers
-from phonenumbers import PhoneMetadata
+from phonenumbers import PhoneMetadata, PhoneNumber
 
 __all__ = ["DEFAULT_PHONE_REGIONS", "find_phones", "unknown_regions"]
 
@@ -78,6 +78,9 @@ _DATE = re.compile(
 )
 _VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\b(?:build|version|ver|release|firmware)[\s:]*)$")
 _CURRENCY = "$€£¥₹₽¢₩₺"
+_CURRENCY_AFTER = re.compile(
+    r"[ \t]?(?:[$€£¥₹₽¢₩₺]|(?:EUR|USD|GBP|CHF|JPY|SEK|NOK|DKK|PLN|CZK|HUF|RON|kr|zł|Kč|Ft|lei)\b)"
+)
 _THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:[.,']\d{3})+(?:[.,]\d{1,2})?")
 _NANP_WRITTEN = re.compile(r"(?:1[ .\-]?)?(?:\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}")
 _SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
@@ -171,7 +174,7 @@ def _judge(
     """The phones in the piece `text[lo:hi]`; `cut` when the piece is what is left of a digit
     run beside a card or another value: then only a number with evidence counts."""
     piece = text[lo:hi]
-    if _glued(text, lo, hi) or _after_currency(text, lo):
+    if _glued(text, lo, hi) or _after_currency(text, lo, hi):
         return
     groups = [(m.start() + lo, m.end() + lo, m.group()) for m in _GROUP.finditer(piece)]
     digits = "".join(g for _, _, g in groups)
@@ -180,7 +183,10 @@ def _judge(
     ext = _EXTENSION.match(text, hi)
     end = ext.end() if ext else hi
     plus = piece.lstrip("(").startswith("+")
-    if plus or (digits.startswith("00") and len(groups[0][2]) <= 5 and len(groups) > 1):
+    dialled = digits.startswith("00") and (
+        (len(groups[0][2]) <= 5 and len(groups) > 1) or (len(groups) == 1 and digits[2:3] != "0")
+    )  # "00 44 20 ...", "0044 20 ...", "00442079460958"
+    if plus or dialled:
         yield from _international_run(text, lo, end, groups, plus, regions)
         return
     if groups[0][2] == "011" and len(groups) > 1:
@@ -255,9 +261,10 @@ def _glued(text: str, lo: int, hi: int) -> bool:
     return after in "-/_" and (nxt.isalnum() or nxt == "_")
 
 
-def _after_currency(text: str, lo: int) -> bool:
+def _after_currency(text: str, lo: int, hi: int) -> bool:
+    """An amount: a currency sign before ("€ 12 500"), or a sign or code after ("81 164 kr")."""
     head = text[max(0, lo - 2) : lo].strip()
-    return bool(head) and head[-1] in _CURRENCY
+    return (bool(head) and head[-1] in _CURRENCY) or bool(_CURRENCY_AFTER.match(text, hi))
 
 
 def _phone_shaped(text: str, lo: int, piece: str, *, extension: bool, worded: bool = False) -> bool:
@@ -359,9 +366,11 @@ def _with_brackets(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 @cache
-def _region_table(regions: tuple[str, ...]) -> list[tuple[str, str, re.Pattern[str] | None]]:
-    """Per region: its trunk prefix and, where prefix stripping is simple, a quick pattern that
-    any valid national number (trunk prefix removed) matches."""
+def _region_table(
+    regions: tuple[str, ...],
+) -> list[tuple[str, str, int, re.Pattern[str] | None]]:
+    """Per region: its trunk prefix, its country code and, where taking the trunk prefix off
+    is all that parsing does, a pattern that every valid national number matches."""
     table = []
     for region in regions:
         meta = PhoneMetadata.metadata_for_region(region)
@@ -370,7 +379,8 @@ def _region_table(regions: tuple[str, ...]) -> list[tuple[str, str, re.Pattern[s
         trunk = meta.national_prefix or ""
         simple = meta.national_prefix_for_parsing in (None, trunk)
         pattern = meta.general_desc.national_number_pattern if meta.general_desc else None
-        table.append((region, trunk, re.compile(pattern) if simple and pattern else None))
+        quick = re.compile(pattern) if simple and pattern else None
+        table.append((region, trunk, meta.country_code, quick))
     return table
 
 
@@ -388,15 +398,21 @@ def _valid(digits: str, regions: tuple[str, ...], *, nanp: bool) -> bool:
     nanp = nanp and (
         (len(digits) == 10 and digits[0] in "23456789") or (len(digits) == 11 and digits[0] == "1")
     )
-    for region, trunk, quick in _region_table(regions):
+    for region, trunk, country_code, quick in _region_table(regions):
         is_nanp = trunk == "1"
         if is_nanp and not nanp:
             continue
         if not is_nanp and not (trunk and digits.startswith(trunk)):
             continue
         national = digits[len(trunk) :] if digits.startswith(trunk) else digits
-        if quick is not None and not quick.fullmatch(national):
-            continue
+        if quick is not None:
+            if not quick.fullmatch(national):
+                continue
+            if national[:1] != "0":  # what parse would build, without parsing again
+                number = PhoneNumber(country_code=country_code, national_number=int(national))
+                if phonenumbers.is_valid_number(number):
+                    return True
+                continue
         try:
             number = phonenumbers.parse(digits, region)
         except phonenumbers.NumberParseException:
