@@ -213,20 +213,25 @@ def presidio_spans(analyzer: Any) -> Any:
     return predict
 
 
-def public_throughput(rows: list[Row], engines: Any) -> tuple[float, float]:
-    """Texts per second, ours (entities and known names) and Presidio's (analyse, anonymise)."""
+def public_throughput(rows: list[Row], engines: Any) -> tuple[float, float, float]:
+    """Texts per second: ours for the seven types (what Presidio does here), ours with the
+    row's known names too, and Presidio's (analyse, anonymise)."""
     redactor = Redactor(ALL_ENTITIES)
+    t = time.perf_counter()
+    for row in rows:
+        redactor.redact_text(row.text)
+    entities = len(rows) / (time.perf_counter() - t)
     t = time.perf_counter()
     for row in rows:
         text, _ = redactor.redact_text(row.text)
         names.redact_names(text, names.KnownNames.of(row.names))
-    ours = len(rows) / (time.perf_counter() - t)
+    with_names = len(rows) / (time.perf_counter() - t)
     analyzer, anonymizer = engines
     t = time.perf_counter()
     for row in rows:
         found = analyzer.analyze(row.text, language="en", entities=list(PRESIDIO))
         anonymizer.anonymize(row.text, found)
-    return ours, len(rows) / (time.perf_counter() - t)
+    return entities, with_names, len(rows) / (time.perf_counter() - t)
 
 
 def second_line(rows: list[Row]) -> dict[str, Any]:
@@ -347,10 +352,11 @@ def main() -> int:
         f"Presidio: {', '.join(below) or 'none'}; precision ratio "
         f"{ours_p['precision'] / theirs_p['precision']:.3f} (target >= 1)"
     )
-    ours_rate, theirs_rate = public_throughput(public, engines)
+    ours_rate, named_rate, theirs_rate = public_throughput(public, engines)
     print(
-        f"  throughput on these texts, one process: ours {ours_rate:,.0f}/s, presidio "
-        f"{theirs_rate:,.0f}/s, ratio {ours_rate / theirs_rate:.1f}x (target >= 20x)"
+        f"  throughput on these texts, one process: ours {ours_rate:,.0f}/s (with known names "
+        f"{named_rate:,.0f}/s), presidio {theirs_rate:,.0f}/s; ratio {ours_rate / theirs_rate:.1f}x"
+        f" ({named_rate / theirs_rate:.1f}x with names; target >= 20x)"
     )
     check = second_line(public)
     seen = ", ".join(f"{k} {v:.3f}" for k, v in check["seen"].items())

@@ -81,7 +81,9 @@ _CURRENCY = "$€£¥₹₽¢₩₺"
 _CURRENCY_AFTER = re.compile(
     r"[ \t]?(?:[$€£¥₹₽¢₩₺]|(?:EUR|USD|GBP|CHF|JPY|SEK|NOK|DKK|PLN|CZK|HUF|RON|kr|zł|Kč|Ft|lei)\b)"
 )
-_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:[.,']\d{3})+(?:[.,]\d{1,2})?")
+# An amount grouped by thousands: "1.299.000", "12.500.000,00" (not "612.345.678": a count of
+# hundreds of millions is rarer in a ticket than a phone written with dots).
+_THOUSANDS = re.compile(r"[1-9]\d?(?:[.,']\d{3})+(?:[.,]\d{1,2})?")
 _NANP_WRITTEN = re.compile(r"(?:1[ .\-]?)?(?:\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}")
 _SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
 _WORD = re.compile(r"\w+")
@@ -274,8 +276,10 @@ def _phone_shaped(text: str, lo: int, piece: str, *, extension: bool, worded: bo
     groups = _GROUP.findall(body)
     if len(groups) < 2:
         return False
-    spaced = not re.search(r"[.\-/]", body)  # "21 23 4 56789", "8 (71234) 5 67 89"
-    if any(len(g) == 1 for g in groups[1:]) and not (spaced and len(groups[-1]) > 1):
+    # one-digit groups inside: "21 23 4 56789", "8 (71234) 5 67 89"; with hyphens only after
+    # a phone word ("Tel.: 21-23-4-51260"), with dots never (versions, IP addresses)
+    loose = not re.search(r"[.\-/]", body) or (worded and not re.search(r"[./]", body))
+    if any(len(g) == 1 for g in groups[1:]) and not (loose and len(groups[-1]) > 1):
         return False  # ISBNs, versions, IPs, codes: "978-3-16-148410-0", "2.14.3.1024"
     if _SSN_SHAPE.fullmatch(piece) and not extension:  # left to the SSN detector
         return False
