@@ -9,11 +9,12 @@ redacted already, where none of these shapes should be left, so it can afford to
 | entity      | flagged when the redacted text still holds                                      |
 |-------------|---------------------------------------------------------------------------------|
 | PHONE       | 7+ digits in groups joined by spaces, dots, hyphens, slashes or parentheses;    |
-|             | a ``+`` and 7+ digits; a bare run of 9+ digits                                  |
+|             | a ``+`` and 7+ digits; a bare run of 8+ digits                                  |
 | US_SSN      | 9 digits as ``AAA-GG-SSSS`` or ``AAA GG SSSS``; a bare run of 9 digits          |
 | CREDIT_CARD | 12-19 digits (single spaces or hyphens between groups) passing the Luhn check   |
 | EMAIL       | an ``@`` between word characters                                                |
-| IBAN        | two letters, two digits, 11-30 more letters or digits (groups of four allowed)  |
+| IBAN        | two letters, two digits, 11-30 more letters or digits (groups of four allowed), |
+|             | one case throughout                                                             |
 | IP_ADDRESS  | four dot-separated numbers up to 255; hex groups with one ``::`` or 7 colons    |
 | URL         | ``scheme://`` or ``www.``                                                       |
 
@@ -61,9 +62,11 @@ _THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+(?:[.,]\d{1,2})?")
 _SSN = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
 _CARD = re.compile(r"\d+(?:[ -]\d+)*")
 _EMAIL = re.compile(r"[\w.+'-]*\w@\w[\w.-]*")
+# Two letters, two digits, then 11-30 letters or digits, compact or in groups of four; one case
+# throughout (a mixed-case token is a key or a word, not an account).
+_IBAN_BODY = r"[{A}]{{2}}\d{{2}}(?:[{A}0-9]{{11,30}}|(?: [{A}0-9]{{4}}){{2,7}}(?: [{A}0-9]{{1,4}})?)"
 _IBAN = re.compile(
-    r"(?<![^\W_])([A-Za-z]{2})(\d{2})"
-    r"([A-Za-z0-9]{11,30}|(?: [A-Za-z0-9]{4}){2,7}(?: [A-Za-z0-9]{1,4})?)(?![^\W_])"
+    rf"(?<![^\W_])(?:{_IBAN_BODY.format(A='A-Z')}|{_IBAN_BODY.format(A='a-z')})(?![^\W_])"
 )
 _IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d]|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
@@ -71,7 +74,8 @@ _URL = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.\-]*://|www\.)\S+")
 _ID_WORD = re.compile(
     r"(?i)\b(?:order|invoice|inv|ref|reference|tracking|parcel|shipment|consignment|sku|isbn"
     r"|ean|upc|gtin|serial|s/n|ticket|case|booking|reservation|confirmation|transaction|txn"
-    r"|receipt|policy|claim|account|acct|article|item|part|model|batch|lot|version|build)"
+    r"|receipt|policy|claim|account|acct|article|item|part|model|batch|lot|version|build"
+    r"|(?:customer|client|member|user)\s*(?:number|no\.?|nr\.?|#|id)|id)"
     r"(?:\s*(?:number|no\.?|nr\.?|#|id|code))?\W{0,3}$"
 )
 _EXTENSION = re.compile(r"(?i)(?:x|ext\.?)\s*\d{1,6}(?!\w)")
@@ -106,7 +110,7 @@ def suspects(text: str | None, entities: Collection[str]) -> list[Suspect]:
     if "URL" in entities and ("://" in plain or "www." in plain.lower()):
         found += [Suspect("URL", m.start(), m.end()) for m in _URL.finditer(plain)]
     if "IBAN" in entities:
-        found += [Suspect("IBAN", m.start(), m.end()) for m in _IBAN.finditer(plain) if _iban(m)]
+        found += [Suspect("IBAN", m.start(), m.end()) for m in _IBAN.finditer(plain)]
     if "IP_ADDRESS" in entities:
         found += _ips(plain)
     if sum(ch.isdigit() for ch in plain) >= 7:
@@ -182,7 +186,7 @@ def _digit_runs(text: str, entities: Collection[str]) -> list[Suspect]:
             out.append(Suspect("US_SSN", start, end))
         if not phone:
             continue
-        if run.startswith("+") or (len(groups) == 1 and count >= 9):
+        if run.startswith("+") or (len(groups) == 1 and count >= 8):
             out.append(Suspect("PHONE", start, end))
         elif len(groups) > 1 and not _not_a_phone(text, start, end, [g.group() for g in groups]):
             out.append(Suspect("PHONE", start, end))
@@ -246,12 +250,6 @@ def _luhn(digits: str) -> bool:
             value = value * 2 - 9 if value > 4 else value * 2
         total += value
     return total % 10 == 0
-
-
-def _iban(m: re.Match[str]) -> bool:
-    """Country letters of one case, and at least eight digits after the check digits."""
-    letters, rest = m.group(1), m.group(3)
-    return (letters.isupper() or letters.islower()) and sum(c.isdigit() for c in rest) >= 8
 
 
 def _ips(text: str) -> list[Suspect]:
