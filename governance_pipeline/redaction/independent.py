@@ -64,7 +64,9 @@ _CARD = re.compile(r"\d+(?:[ -]\d+)*")
 _EMAIL = re.compile(r"[\w.+'-]*\w@\w[\w.-]*")
 # Two letters, two digits, then 11-30 letters or digits, compact or in groups of four; one case
 # throughout (a mixed-case token is a key or a word, not an account).
-_IBAN_BODY = r"[{A}]{{2}}\d{{2}}(?:[{A}0-9]{{11,30}}|(?: [{A}0-9]{{4}}){{2,7}}(?: [{A}0-9]{{1,4}})?)"
+_IBAN_BODY = (
+    r"[{A}]{{2}}\d{{2}}(?:[{A}0-9]{{11,30}}|(?: [{A}0-9]{{4}}){{2,7}}(?: [{A}0-9]{{1,4}})?)"
+)
 _IBAN = re.compile(
     rf"(?<![^\W_])(?:{_IBAN_BODY.format(A='A-Z')}|{_IBAN_BODY.format(A='a-z')})(?![^\W_])"
 )
@@ -226,9 +228,12 @@ def _glued_after(text: str, end: int, last: str) -> bool:
 
 
 def _cards(text: str) -> list[Suspect]:
-    """Windows of whole digit groups, 12-19 digits, that pass the Luhn check."""
+    """Windows of whole digit groups, 12-19 digits, that pass the Luhn check (not after a +:
+    that is a phone number, and flagged as one)."""
     out = []
     for m in _CARD.finditer(text):
+        if m.start() and text[m.start() - 1] == "+":
+            continue
         groups = [(g.start() + m.start(), g.end() + m.start(), g.group()) for g in
                   _NUMBER.finditer(m.group())]  # fmt: skip
         for i in range(len(groups)):
