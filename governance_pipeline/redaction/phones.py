@@ -8,23 +8,28 @@ them: a number from another country, an unassigned range or a local number is no
 number is recognised by how it is written, and ``phonenumbers`` is asked only where the writing
 alone is not evidence enough:
 
-* ``+CC``, ``00 CC`` or ``011 CC`` then 7 to 15 digits, ``CC`` an assigned country code: a phone.
-* Two or more digit groups, 7 to 13 digits, separated the way phone numbers are (spaces, dots,
-  hyphens, slashes, parentheses around the first group): a phone (the lenient catch), unless the
-  groups are shaped like something else: a date or a year range, a version (dotted with a
-  one-digit group, or after ``v``/``version``/``build``), an SSN (``AAA-GG-SSSS``), a card
-  (four groups of four), a thousands-grouped amount (``1.299.000``) or an amount after a
-  currency sign, or a token glued to letters (``INV-2026-01234``, ``1Z999AA1``).
-* One bare group of 7 to 13 digits is an order number as often as a phone, and every such
+* ``+CC``, ``00 CC`` or ``011 CC`` then 7 to 15 digits, ``CC`` an assigned country code: a phone
+  (when more digits follow than a number can have, its leading groups are).
+* Two or more digit groups, 7 to 14 digits, separated the way phone numbers are (spaces, dots,
+  hyphens, slashes, parentheses around the first group): a phone (the lenient catch), unless
+  the groups are shaped like something else: a date or a year range, a version or an ISBN (a
+  one-digit group between dots or hyphens, or after ``v``/``version``/``build``), an SSN
+  (``AAA-GG-SSSS``), a card (four groups of four), an amount (``1.299.000``, a currency sign or
+  code beside it), or a token glued to letters (``INV-2026-01234``, ``1Z999AA1``).
+* One bare group of 7 to 14 digits is an order number as often as a phone, and every such
   string is a valid number in some region (random 9-digit strings validate in some region 100%
-  of the time). It is a phone only with evidence: a phone word just before it (``call``,
-  ``tel``, ``mobile``...), or it is valid in one of the expected regions (the spec's
-  ``redaction.phone_regions``) *and* written with that region's trunk prefix (``0612345678``)
-  or as a NANP number (``4155552671``).
-* A run of more than 13 digits (15 after ``+``) is split into pieces that each validate in an
-  expected region with such evidence (two numbers in a row); otherwise it is not a phone.
+  of the time). It is a phone only with evidence: it is valid in one of the expected regions
+  (the spec's ``redaction.phone_regions``) *and* written with that region's trunk prefix
+  (``0612345678``) or as a NANP number (``4155552671``), or a phone word comes just before it.
+* After a phone word (``call me on``, ``Tel.:``, ``ruf mich an``, ``mi número es``) 5 digits
+  are enough, in any grouping: the short numbers of small regions (``Tel.: 31234``).
+* Digits right after a word naming an identifier (``order``, ``tracking no.``, ``SKU``,
+  ``invoice``, ``customer id``...) are that identifier, never a phone.
+* A run of more than 14 digits is split into pieces of whole groups that each validate in an
+  expected region with such evidence (two numbers in a row, a number and a year); otherwise it
+  is not a phone. So is what is left of a run beside a card or another value.
 
-Spans already taken by a card, IBAN, SSN or an IP address are cut out of a run first.
+Spans already taken by the other detectors are cut out of a run first.
 """
 
 from __future__ import annotations
