@@ -52,6 +52,7 @@ _PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*?_(?:\d{1,4}|[HT]_[a-z]{4,64})>")
 # that ends a sentence).
 _DIGITS = re.compile(r"\+?\(?\d+(?:(?:[ \t]?[-/][ \t]?|\)[ \t]?|[ \t]?\(|\.|[ \t])\(?\d+)*")
 _NUMBER = re.compile(r"\d+")
+_ANY_DIGIT = re.compile(r"\d")
 _DATE = re.compile(
     r"(?<![\d.\-/])(\d{4}|\d{1,2})([-./])(\d{1,2})\2(\d{4}|\d{2})"
     r"(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?(?![\d]|[-./]\d)"
@@ -70,7 +71,7 @@ _IBAN_BODY = (
 _IBAN = re.compile(
     rf"(?<![^\W_])(?:{_IBAN_BODY.format(A='A-Z')}|{_IBAN_BODY.format(A='a-z')})(?![^\W_])"
 )
-_IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d]|\.\d)")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")  # the boundaries are checked after
 _IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
 _URL = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.\-]*://|www\.)\S+")
 _ID_WORD = re.compile(
@@ -105,7 +106,7 @@ def suspects(text: str | None, entities: Collection[str]) -> list[Suspect]:
     """
     if not text:
         return []
-    plain = _PLACEHOLDER.sub(lambda m: _MARKER * len(m.group()), text)
+    plain = _PLACEHOLDER.sub(_blank, text) if "<" in text else text
     found: list[Suspect] = []
     if "EMAIL" in entities and "@" in plain:
         found += [Suspect("EMAIL", m.start(), m.end()) for m in _EMAIL.finditer(plain)]
@@ -115,13 +116,22 @@ def suspects(text: str | None, entities: Collection[str]) -> list[Suspect]:
         found += [Suspect("IBAN", m.start(), m.end()) for m in _IBAN.finditer(plain)]
     if "IP_ADDRESS" in entities:
         found += _ips(plain)
-    if sum(ch.isdigit() for ch in plain) >= 7:
+    if _digits(plain) >= 7:
         numbers = _blank_ids(_blank_dates(plain))
         if "CREDIT_CARD" in entities:
             found += _cards(numbers)
         if "PHONE" in entities or "US_SSN" in entities:
             found += _digit_runs(numbers, entities)
     return sorted(found, key=lambda s: (s.start, s.end))
+
+
+def _blank(m: re.Match[str]) -> str:
+    return _MARKER * (m.end() - m.start())
+
+
+def _digits(text: str) -> int:
+    ascii_digits = sum(map(text.count, "0123456789"))
+    return ascii_digits if text.isascii() else len(_ANY_DIGIT.findall(text))
 
 
 def redact(text: str, entities: Collection[str]) -> tuple[str, int]:
@@ -232,7 +242,7 @@ def _cards(text: str) -> list[Suspect]:
     that is a phone number, and flagged as one)."""
     out = []
     for m in _CARD.finditer(text):
-        if m.start() and text[m.start() - 1] == "+":
+        if m.end() - m.start() < 12 or (m.start() and text[m.start() - 1] == "+"):
             continue
         groups = [(g.start() + m.start(), g.end() + m.start(), g.group()) for g in
                   _NUMBER.finditer(m.group())]  # fmt: skip
@@ -261,6 +271,11 @@ def _ips(text: str) -> list[Suspect]:
     out = []
     if "." in text:
         for m in _IPV4.finditer(text):
+            before, after = text[m.start() - 1 : m.start()], text[m.end() : m.end() + 2]
+            if before.isdigit() or before == "." or after[:1].isdigit():
+                continue
+            if after[:1] == "." and after[1:].isdigit():
+                continue
             octets = m.group().split(".")
             if all(int(o) <= 255 for o in octets) and not _VERSION.search(
                 text[max(0, m.start() - 12) : m.start()]
