@@ -75,6 +75,14 @@ def test_only_claimed_types_are_flagged() -> None:
     assert suspects(text, []) == []
 
 
+@pytest.mark.parametrize("text", ["card 4111 1111 1111 1111", "SSN 123-45-6789"])
+def test_what_the_spec_lets_through_is_no_phones_leftover(text: str) -> None:
+    """A spec that claims phones but not cards (or SSNs) sends cards to the model on purpose:
+    their digits must not quarantine the row as phone-shaped."""
+    assert suspects(text, ["EMAIL", "PHONE"]) == []
+    assert suspects(text, CLAIMED) != []
+
+
 def test_every_regions_example_numbers_are_flagged() -> None:
     """What the redactor must catch, the second line sees: phonenumbers' example numbers of
     every region (7 digits or more), written internationally or nationally with separators."""

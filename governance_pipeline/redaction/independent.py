@@ -18,11 +18,13 @@ redacted already, where none of these shapes should be left, so it can afford to
 | IP_ADDRESS  | four dot-separated numbers up to 255; hex groups with one ``::`` or 7 colons    |
 | URL         | ``scheme://`` or ``www.``                                                       |
 
-Digit groups are not flagged when they are a calendar date or a date and time, a year range,
-a dotted version (a one-digit group, or after ``v``/``version``/``build``), an amount grouped by
-thousands or beside a currency, part of a code glued to letters (``INV-2026-01234``,
-``0x80070005``), or right after a word naming an identifier (``order``, ``tracking no.``,
-``SKU``, ``ISBN``, ``EAN``...): the numbers tickets are full of and phone numbers never follow.
+A phone's digit groups are not flagged when they are shaped as a type the spec does not claim
+(an SSN, a Luhn-valid card: the spec lets those through), nor when they are a calendar date or
+a date and time, a year range, a dotted version (a one-digit group, or after ``v``/``version``/
+``build``), an amount grouped by thousands or beside a currency, part of a code glued to letters
+(``INV-2026-01234``, ``0x80070005``), or right after a word naming an identifier (``order``,
+``tracking no.``, ``SKU``, ``ISBN``, ``EAN``...): the numbers tickets are full of and phone
+numbers never follow.
 Placeholders and surrogates (``<PHONE_1>``, ``<NAME_1>``, ``<EMAIL_H_qkxb...>``) are blanked
 before anything is looked for, so they never trip it, and nothing glues to them.
 """
@@ -194,15 +196,33 @@ def _digit_runs(text: str, entities: Collection[str]) -> list[Suspect]:
         count = sum(len(g.group()) for g in groups)
         if count < 7:
             continue
-        if ssn and (_SSN.fullmatch(run) or (len(groups) == 1 and count == 9)):
+        ssn_shaped = bool(_SSN.fullmatch(run))
+        if ssn and (ssn_shaped or (len(groups) == 1 and count == 9)):
             out.append(Suspect("US_SSN", start, end))
-        if not phone:
+        if not phone or _unclaimed_shape(run, ssn_shaped, entities):
             continue
         if run.startswith("+") or (len(groups) == 1 and count >= 8):
             out.append(Suspect("PHONE", start, end))
         elif len(groups) > 1 and not _not_a_phone(text, start, end, [g.group() for g in groups]):
             out.append(Suspect("PHONE", start, end))
     return out
+
+
+def _unclaimed_shape(run: str, ssn_shaped: bool, entities: Collection[str]) -> bool:
+    """Digits shaped as a type the spec does not claim (an SSN, a card): the spec lets them
+    through, so they are no phone's leftovers either."""
+    if ssn_shaped and "US_SSN" not in entities:
+        return True
+    if "CREDIT_CARD" in entities or run[:1] in "+0(":
+        return False
+    groups = [len(g) for g in _NUMBER.findall(run)]
+    printed = (  # as cards are printed: bare, in fours, or 4-6-4 and 4-6-5
+        len(groups) == 1
+        or all(n == 4 for n in groups[:-1])
+        or (len(groups) == 3 and groups[:2] == [4, 6])
+    )
+    compact = "".join(_NUMBER.findall(run))
+    return printed and 12 <= len(compact) <= 19 and _luhn(compact)
 
 
 def _not_a_phone(text: str, start: int, end: int, groups: list[str]) -> bool:
