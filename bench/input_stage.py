@@ -143,6 +143,7 @@ def stage(
         built = stages.build_model_input(con, resolved, endpoint)
         out["model_input_s"] = time.perf_counter() - t
         out["redactions"] = sum(built["redactions"].values())
+        out["held"] = built["independent_check_quarantined"]
         out["model_input_mib"] = rss.reset()
         t = time.perf_counter()
         scanned = model_input.scan(con, resolved)
@@ -301,7 +302,8 @@ def main() -> int:
     )
     print(
         f"  model input  {s['model_input_s']:7.1f} s  {s['validated'] / s['model_input_s']:9,.0f}"
-        f" rows/s  {s['redactions']:,.0f} redactions"
+        f" rows/s  {s['redactions']:,.0f} redactions, {s['held']:,} rows held back by the "
+        "independent check"
     )
     print(
         f"  no_pii scan  {s['scan_s']:7.1f} s  {s['validated'] / s['scan_s']:9,.0f} rows/s  "
