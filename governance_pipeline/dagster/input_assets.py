@@ -111,7 +111,8 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
                 "no_pii",
                 asset=key["model_input"],
                 blocking=True,
-                description="No detectable PII in any model input.",
+                description="No detectable PII in any model input, by the redactor's detectors "
+                "and by an independent check that shares no code with them.",
             )
         ],
     )
@@ -130,6 +131,8 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             if leaks:
                 fail_run(con, run_id, "no_pii", f"{leaks} model inputs hold detectable PII")
             table = table_meta(con, f"{name}.model_input", run_id)
+        kinds = sorted({*scanned["by_entity"], *scanned["independent"]})
+        held = figures["independent_check_quarantined"]
         return dg.MaterializeResult(
             metadata=meta(figures) | table,
             check_results=[
@@ -138,8 +141,9 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
                     passed=leaks == 0,
                     severity=dg.AssetCheckSeverity.ERROR,
                     description=f"{leaks} of {scanned['rows_scanned']} rows hold detectable PII"
-                    + (f" ({', '.join(sorted(scanned['by_entity']))})" if leaks else ""),
-                    metadata=meta(scanned),
+                    + (f" ({', '.join(kinds)})" if leaks else "")
+                    + (f"; {held} rows quarantined by the independent check" if held else ""),
+                    metadata=meta(scanned | {"independent_check_quarantined": held}),
                 )
             ],
         )

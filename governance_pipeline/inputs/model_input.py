@@ -7,7 +7,17 @@ Python (``phonenumbers``, checksums), so large tables are spread over worker pro
 never forked: the parent holds DuckDB and Dagster threads); a small table stays in-process,
 where starting workers would cost more than it saves.
 
-The same machinery scans ``model_input`` for the blocking ``no_pii`` check.
+Every built row then passes the independent check (`inputs.redaction.independent`:
+broad shapes, no code shared with the redactor), so that what the redactor misses is caught
+rather than missed twice. A row it flags never reaches ``model_input``: with
+``redaction.independent_check: quarantine`` (the default) it moves from ``validated_input`` to
+``input_quarantine`` (expectation ``pii.independent_check``, reason
+``pii.independent_check: phone-shaped digits in body``, kinds and columns, never values), in the
+same transaction, so the ledger gives it ``input_quarantined`` and every row still exactly one
+disposition; with ``redact`` what it found becomes ``<PII_n>`` and the row goes on.
+
+The same machinery scans ``model_input`` for the blocking ``no_pii`` check, with the redactor's
+detectors and the independent check.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from typing import Any
 
@@ -26,7 +37,7 @@ import pandas as pd
 
 from governance_pipeline import llm
 from governance_pipeline.inputs import names
-from governance_pipeline.inputs.redaction import Entity, Redactor, find_pii
+from governance_pipeline.inputs.redaction import Entity, Redactor, find_pii, independent
 from governance_pipeline.inputs.redaction.operators import dropped_always
 from governance_pipeline.inputs.redaction.vault import store_tokens
 from governance_pipeline.llm import prompts
@@ -36,6 +47,7 @@ from governance_pipeline.spec import ResolvedSpec
 from governance_pipeline.store import fetch_chunks, reader, scalar, transaction
 
 CHUNK_ROWS = 20_000
+INDEPENDENT_CHECK = "pii.independent_check"  # the expectation and reason prefix of its quarantine
 PARALLEL_MIN_ROWS = 50_000  # below this, worker start-up costs more than it saves
 
 
@@ -51,6 +63,8 @@ class Chunk:
     columns: dict[str, list[Any]] = field(default_factory=dict)
     totals: Counter[str] = field(default_factory=Counter)
     tokens: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    quarantined: list[tuple[Any, str]] = field(default_factory=list)  # (key, reason)
+    independent: Counter[str] = field(default_factory=Counter)  # rows flagged, per entity
 
 
 class _Builder:
@@ -60,9 +74,35 @@ class _Builder:
         spec = ResolvedSpec.model_validate_json(spec_json)  # pydantic generics do not pickle
         red = spec.job.redaction
         self.spec, self.endpoint, self.columns = spec, endpoint, columns
-        self.redactor = Redactor(red.entities, operators=red.operators, ner=red.ner)
+        self.redactor = Redactor(
+            red.entities, regions=red.phone_regions, operators=red.operators, ner=red.ner
+        )
         self.dropped = dropped_always(red.operators)
         self.requests = prompts.RequestBuilder(spec, endpoint)
+        self.claimed = [e.value for e in red.entities]
+
+    def second_line(self, data: dict[str, Any], counts: Counter[str], out: Chunk) -> str | None:
+        """The independent check of one built row: None when clean (or cleaned, in `redact`
+        mode), else the reason to quarantine it (kinds and columns, never values)."""
+        found = {
+            col: {s.entity for s in independent.suspects(v, self.claimed)}
+            for col, v in data.items()
+            if isinstance(v, str)
+        }
+        found = {col: kinds for col, kinds in found.items() if kinds}
+        if not found:
+            return None
+        out.independent.update({k for kinds in found.values() for k in kinds})
+        if self.spec.job.redaction.independent_check == "redact":
+            for col in found:
+                data[col], n = independent.redact(data[col], self.claimed)
+                counts["PII"] += n
+            if not any(independent.suspects(data[c], self.claimed) for c in found):
+                return None
+        parts = [
+            f"{independent.KINDS[k]} in {col}" for col in sorted(found) for k in sorted(found[col])
+        ]
+        return f"{INDEPENDENT_CHECK}: " + "; ".join(parts)
 
     def build(self, rows: list[tuple[Any, ...]]) -> Chunk:
         job = self.spec.job
@@ -80,6 +120,10 @@ class _Builder:
                 data[col], n = names.redact_names(data[col], known)
                 if n:
                     counts["NAME"] += n
+            reason = self.second_line(data, counts, out)
+            if reason is not None:  # never sent: quarantined by `build`
+                out.quarantined.append((row[key], reason))
+                continue
             body = self.requests.body(data)
             out.columns[key].append(row[key])
             out.columns["data"].append(
@@ -150,6 +194,8 @@ def build(
     cur = reader(con)
     cur.execute(f"SELECT {select} {batch}", {"run": run_id})  # no sort: no spill
     totals: Counter[str] = Counter()
+    flagged: Counter[str] = Counter()
+    quarantined: list[tuple[Any, str]] = []
     rows = 0
     try:
         with transaction(con):
@@ -164,42 +210,96 @@ def build(
                 con.unregister("_chunk")
                 store_tokens(con, chunk.tokens)
                 totals.update(chunk.totals)
+                flagged.update(chunk.independent)
+                quarantined += chunk.quarantined
                 rows += len(frame)
+            _quarantine(con, spec, run_id, quarantined)
     finally:
         cur.close()
-    return {"rows": rows, "redactions": dict(sorted(totals.items()))}
+    return {
+        "rows": rows,
+        "redactions": dict(sorted(totals.items())),
+        "independent_check_quarantined": len(quarantined),
+        "independent_check_by_entity": dict(sorted(flagged.items())),
+    }
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str, rows: list[tuple[Any, str]]
+) -> None:
+    """Move the rows the independent check flagged from `validated_input` to
+    `input_quarantine`: the batch is then, as after validation, the source minus the run's
+    quarantine, and the ledger gives each of them `input_quarantined` with its reason."""
+    if not rows:
+        return
+    s, key = spec.job.job, spec.job.source.key
+    frame = pd.DataFrame(
+        {
+            "run_id": run_id,
+            key: [k for k, _ in rows],
+            "expectations": INDEPENDENT_CHECK,
+            "reason": [r for _, r in rows],
+            "quarantined_at": datetime.now(UTC).replace(tzinfo=None),
+        }
+    )
+    con.register("_flagged", frame)
+    con.execute(f"INSERT INTO {s}.input_quarantine BY NAME SELECT * FROM _flagged")
+    con.execute(
+        f"DELETE FROM {s}.validated_input WHERE run_id = ? "
+        f"AND {key} IN (SELECT {key} FROM _flagged)",
+        [run_id],
+    )
+    con.unregister("_flagged")
 
 
 class _Scanner:
-    """Finds rows of `model_input` whose text values still hold detectable PII."""
+    """Finds rows of `model_input` whose text values still hold detectable PII: by the
+    redactor's detectors and by the independent check."""
 
-    def __init__(self, entities: list[Entity]) -> None:
-        self.entities = entities
+    def __init__(self, entities: list[Entity], regions: list[str]) -> None:
+        self.entities, self.regions = entities, regions
+        self.claimed = [e.value for e in entities]
 
     def build(self, rows: list[tuple[Any, ...]]) -> Counter[str]:
         found: Counter[str] = Counter()
         for (data,) in rows:
-            values = json.loads(data).values()
+            values = [v for v in json.loads(data).values() if isinstance(v, str)]
             hits = {
-                e.value for v in values if isinstance(v, str) for e in find_pii(v, self.entities)
+                e.value for v in values for e in find_pii(v, self.entities, regions=self.regions)
             }
-            found["rows_with_pii"] += bool(hits)
+            second = {s.entity for v in values for s in independent.suspects(v, self.claimed)}
+            found["rows_with_pii"] += bool(hits or second)
             found.update(hits)
+            found.update(f"independent:{e}" for e in second)
         found["rows_scanned"] += len(rows)
         return found
 
 
 def scan(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
-    """Scan every model input of the run for the spec's entity types (figures, never values)."""
+    """Scan every model input of the run for the spec's entity types (figures, never values).
+
+    Returns:
+        ``rows_scanned``; ``rows_with_pii``, the rows in which either the redactor's detectors
+        or the independent check find something; ``by_entity``, rows per type by the
+        detectors; ``independent``, rows per type by the independent check.
+    """
+    red = spec.job.redaction
     rows = f"FROM {spec.job.job}.model_input WHERE run_id = $run"
     total = scalar(con, f"SELECT count(*) {rows}", {"run": run_id})
     cur = reader(con)
     cur.execute(f"SELECT data {rows}", {"run": run_id})
     found: Counter[str] = Counter({"rows_scanned": 0, "rows_with_pii": 0})
     try:
-        for part in map_chunks(cur, _Scanner, (list(spec.job.redaction.entities),), total):
+        for part in map_chunks(cur, _Scanner, (list(red.entities), list(red.phone_regions)), total):
             found.update(part)
     finally:
         cur.close()
     rows_scanned, with_pii = found.pop("rows_scanned"), found.pop("rows_with_pii")
-    return {"rows_scanned": rows_scanned, "rows_with_pii": with_pii, "by_entity": dict(found)}
+    second = {k.split(":", 1)[1]: n for k, n in found.items() if k.startswith("independent:")}
+    by_entity = {k: n for k, n in found.items() if not k.startswith("independent:")}
+    return {
+        "rows_scanned": rows_scanned,
+        "rows_with_pii": with_pii,
+        "by_entity": by_entity,
+        "independent": dict(sorted(second.items())),
+    }

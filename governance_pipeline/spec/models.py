@@ -15,6 +15,7 @@ from governance_pipeline.alerting.config import AlertsConfig
 from governance_pipeline.inputs.redaction import Entity
 from governance_pipeline.inputs.redaction.ner import NerEntity
 from governance_pipeline.inputs.redaction.operators import Operator
+from governance_pipeline.inputs.redaction.phones import DEFAULT_PHONE_REGIONS, unknown_regions
 from governance_pipeline.outputs.rules import Rule
 from governance_pipeline.outputs.rules.fields import Regex
 from governance_pipeline.spec.fields import OutputField
@@ -142,6 +143,31 @@ class Redaction(_Model):
         description="PERSON and LOCATION found by Presidio's spaCy recognizer in the scanned "
         "columns (optional: needs the presidio extra and a spaCy pipeline package).",
     )
+    phone_regions: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
+        description="Regions the customers' phone numbers come from, as ISO 3166 codes the way "
+        "phonenumbers spells them (GB, not UK). A bare run of digits is a phone when it is valid "
+        "in one of them with its trunk prefix (or as a NANP number); numbers written with "
+        "separators or a +CC are found whatever their region. Default: a broad list of 69.",
+    )
+    independent_check: Literal["quarantine", "redact"] = Field(
+        "quarantine",
+        description="What happens to a row in which the independent check (a second detector "
+        "that shares no code with the redactor) still finds PII of the claimed entities after "
+        "redaction: `quarantine` keeps it from the model as input_quarantined with the reason "
+        "`pii.independent_check: ...`; `redact` replaces what it found by <PII_n>.",
+    )
+
+    @model_validator(mode="after")
+    def _regions_are_known(self) -> Redaction:
+        unknown = unknown_regions(self.phone_regions)
+        if unknown:
+            raise ValueError(
+                f"phone_regions has unknown region(s) {', '.join(map(repr, unknown))}; use "
+                "ISO 3166 alpha-2 codes as phonenumbers knows them (e.g. GB for the United "
+                "Kingdom, not UK)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _operators_name_scanned_columns(self) -> Redaction:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from governance_pipeline.inputs.redaction import operators as ops
 from governance_pipeline.inputs.redaction.detectors import (
     ALL_ENTITIES,
+    DEFAULT_PHONE_REGIONS,
     Entity,
     Finding,
     detect,
@@ -25,6 +26,7 @@ __all__ = ["Redactor", "normalise"]
 
 _MAX_PASSES = 4
 _NEAR = 96  # characters either side of a replacement looked at again
+_LOOSE = frozenset(" \t\r\n,.;!?")  # what may stand beside a value without hiding one
 
 
 def normalise(entity: Entity | NerEntity, value: str) -> str:
@@ -36,13 +38,26 @@ def normalise(entity: Entity | NerEntity, value: str) -> str:
     return " ".join(value.lower().split())  # emails, URLs, addresses, names, places
 
 
+def _touches(text: str, start: int, end: int) -> bool:
+    """Whether the replacement at `start:end` has a neighbour it could have hidden: a digit
+    within three characters (a digit run's separators are at most three), an @, or anything
+    but a space or a sentence's punctuation right against it ("x@y.com4111..." is an email
+    once the card is gone, "4111...::a" an address)."""
+    near = text[max(0, start - 3) : start] + text[end : end + 3]
+    if any(ch.isdigit() or ch == "@" for ch in near):
+        return True
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return before not in _LOOSE or after not in _LOOSE
+
+
 class Redactor:
     """Replaces PII in the values of a row, column by column, with the spec's operators."""
 
     def __init__(
         self,
         entities: Iterable[Entity] = ALL_ENTITIES,
-        region: str = "US",
+        regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
         operators: Sequence[ops.Operator] = (),
         keys: RedactionKeys | None = None,
         ner: Sequence[NerEntity] = (),
@@ -51,7 +66,7 @@ class Redactor:
 
         Args:
             entities: Entity types to redact.
-            region: Default region for phone numbers written without a ``+CC`` prefix.
+            regions: Regions whose bare national numbers are read as phones (see `phones`).
             operators: The spec's operators, first match wins; placeholders otherwise.
             keys: Secrets of the hash and tokenise operators (read from the environment when
                 an operator needs them and none are given).
@@ -61,7 +76,7 @@ class Redactor:
             RedactionError: an operator needs a key that is not set.
         """
         self._entities = tuple(dict.fromkeys(entities))
-        self._region = region
+        self._regions = tuple(regions)
         self._operators = list(operators)
         kinds = {type(op) for op in self._operators}
         if kinds & {ops.HashOp, ops.TokenizeOp}:
@@ -104,16 +119,17 @@ class Redactor:
     ) -> str | None:
         """Detect and replace until nothing is found.
 
-        Replacing a value can uncover a neighbour that its digits hid: ``phonenumbers`` misses
-        a phone directly followed by more digits, an email whose TLD runs into a card number
-        is no email until the card is gone. So the text around each replacement is looked at
-        again, and the whole text passes again if anything shows there. After ``_MAX_PASSES``
+        Replacing a value can uncover a neighbour that its digits hid: a phone directly followed
+        by more digits, an email whose TLD runs into a card number is no email until the card
+        is gone. So the text around each replacement with such a neighbour is looked at again
+        (the whole text, when it is short), and the whole text passes again if anything shows
+        there. After ``_MAX_PASSES``
         whatever is left gets a placeholder, which no detector matches, so the loop ends clean.
         """
         if text is None or column in self._always_dropped:
             return None
         passes = 0
-        findings = detect(text, self._entities, region=self._region)
+        findings = detect(text, self._entities, regions=self._regions)
         if self._ner is not None:  # once per value: the model is slow and its output stable
             findings = resolve_overlaps([*findings, *self._ner.detect(text)])
         while findings:
@@ -126,9 +142,14 @@ class Redactor:
                 counts.update(f.entity.value for f in findings)
                 return None
             text, spans = self._substitute(text, findings, chosen, numbers, counts)
+            if not any(_touches(text, a, b) for a, b in spans):
+                break
+            if len(text) <= 2 * _NEAR * len(spans):  # the windows would cover most of it
+                findings = detect(text, self._entities, regions=self._regions)
+                continue
             near = (text[max(0, a - _NEAR) : b + _NEAR] for a, b in spans)
-            if any(detect(piece, self._entities, region=self._region) for piece in near):
-                findings = detect(text, self._entities, region=self._region)
+            if any(detect(piece, self._entities, regions=self._regions) for piece in near):
+                findings = detect(text, self._entities, regions=self._regions)
             else:
                 findings = []
         return text
