@@ -156,13 +156,13 @@ def _run_with(demo_db: Path, spec: ResolvedSpec, monkeypatch: pytest.MonkeyPatch
         endpoint = endpoint_for(server.base_url)
         with store.connect(demo_db) as con:
             stages.validate_input(con, spec, "run-1", endpoint)
-            built = stages.build_model_input(con, spec, endpoint)
-            scanned = model_input.scan(con, spec)
-        called = run_stage(demo_db, spec, endpoint)
+            built = stages.build_model_input(con, spec, endpoint, "run-1")
+            scanned = model_input.scan(con, spec, "run-1")
+        called = run_stage(demo_db, spec, endpoint, "run-1")
         sent = json.dumps(server.requests)
     with store.connect(demo_db) as con:
-        outcomes.stage(con, spec)
-        ledger = outcomes.write_ledger(con, spec)
+        outcomes.stage(con, spec, "run-1")
+        ledger = outcomes.write_ledger(con, spec, "run-1")
         held = con.execute(
             "SELECT l.ticket_id, l.reason, r.body FROM support_triage.row_ledger l "
             "JOIN raw.support_tickets r USING (ticket_id) WHERE l.disposition = "
