@@ -17,12 +17,11 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from governance_pipeline.cli.progress import progress_bar
 from governance_pipeline.errors import GovernanceError
-from governance_pipeline.settings import Settings, dagster_home
 
 if TYPE_CHECKING:
     from governance_pipeline.llm.endpoint import Endpoint
+    from governance_pipeline.settings import Settings
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -110,6 +109,7 @@ def validate(
     """Load and resolve every spec in the spec folder; report each job, and every broken file
     in one line each (then exit 1)."""
     from governance_pipeline import spec
+    from governance_pipeline.settings import Settings
 
     settings = Settings()
     if explain is not None:
@@ -137,6 +137,7 @@ def validate(
 def job_path(job: str) -> Path:
     """The spec file of a job, or an error listing the jobs there are."""
     from governance_pipeline import spec
+    from governance_pipeline.settings import Settings
 
     spec_dir = Settings().spec_dir
     path = spec_dir / f"{job}.yaml"
@@ -160,6 +161,7 @@ def compile_(
     """Compile each job's input rules to a Great Expectations suite in expectations/."""
     from governance_pipeline import spec
     from governance_pipeline.inputs import expectations
+    from governance_pipeline.settings import Settings
 
     settings = Settings()
     out = out or settings.expectations_dir
@@ -213,6 +215,7 @@ def demo(
     """Generate a demo source table and run its job on it (support tickets by default)."""
     from governance_pipeline import spec, store
     from governance_pipeline.demo.sources import GENERATORS
+    from governance_pipeline.settings import Settings
 
     settings = Settings()
     if job is None:
@@ -248,8 +251,10 @@ def _run_and_report(
 ) -> list[str]:
     """Run the job, print its report and alerts; fail on a failed run, and on an ERROR-level
     SLA breach unless told not to. Returns the breached ERROR-level SLAs."""
+    from governance_pipeline.cli.progress import progress_bar
     from governance_pipeline.dagster.run import run_job
     from governance_pipeline.llm.endpoint import resolve_endpoint
+    from governance_pipeline.settings import Settings
     from governance_pipeline.sla.report import render
     from governance_pipeline.spec import Severity
 
@@ -289,6 +294,7 @@ def report(
 ) -> None:
     """Print the SLA report of a run of the job (default: its latest run with a ledger)."""
     from governance_pipeline import store
+    from governance_pipeline.settings import Settings
     from governance_pipeline.sla.report import render
     from governance_pipeline.sla.summary import summarize
     from governance_pipeline.store import runs
@@ -314,6 +320,7 @@ def docs(
 ) -> None:
     """Render a job's contract as a document for stakeholders, in Markdown and HTML."""
     from governance_pipeline import spec
+    from governance_pipeline.settings import Settings
     from governance_pipeline.spec.contract_doc import write_documents
 
     out = out or Settings().root / "build" / "contracts"
@@ -337,6 +344,7 @@ def eval_(
 
     from governance_pipeline import spec as spec_module
     from governance_pipeline.outputs.evals import check_examples, run_model_eval
+    from governance_pipeline.settings import Settings
     from governance_pipeline.sla.report import render_example_checks, render_model_evals
 
     spec = spec_module.load(job_path(job))
@@ -399,6 +407,7 @@ def serve(
 ) -> None:
     """Serve the embedded model (SmolLM2-135M-Instruct) on 127.0.0.1 until Ctrl-C or SIGTERM."""
     from governance_pipeline.llm.local_model import serve_forever
+    from governance_pipeline.settings import Settings
 
     port = port or Settings().local_model_port
     console.print(f"starting the embedded model on 127.0.0.1:{port} ...")
@@ -417,6 +426,8 @@ def serve(
 @_guarded
 def ui(port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000) -> None:
     """Start Dagster's web UI on the workspace: the asset graph, checks, runs and schedules."""
+    from governance_pipeline.settings import Settings, dagster_home
+
     settings = Settings()
     dagster_home(settings)
     os.chdir(settings.root)
@@ -452,6 +463,7 @@ def reidentify(
     from governance_pipeline import store
     from governance_pipeline.inputs.redaction import RedactionKeys
     from governance_pipeline.inputs.redaction import reidentify as restore
+    from governance_pipeline.settings import Settings
 
     source = sys.stdin.read() if text == "-" else text
     with store.connect(Settings().db) as con:

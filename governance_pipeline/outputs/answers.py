@@ -38,7 +38,6 @@ import re
 from typing import Any
 
 from governance_pipeline.inputs.redaction.detectors import Entity, detect
-from governance_pipeline.inputs.redaction.redactor import normalise
 
 __all__ = ["MARKER_RE", "at_rest", "mark_text", "recorded_pii"]
 
@@ -104,6 +103,10 @@ def _pattern(entity: object) -> Entity:
 
 
 def _marker(entity: Entity, value: str, numbers: _Numbers) -> str:
+    # here, not at the top: the redactor brings the vault's cryptography, which a spec (it
+    # imports this module through its rules) does not need; only a finding gets here
+    from governance_pipeline.inputs.redaction.redactor import normalise
+
     key = (entity, normalise(entity, value))
     if key not in numbers:
         same_type = sum(e is entity for e, _ in numbers)

@@ -11,20 +11,56 @@
     ner         optional names and places through Presidio's spaCy recognizer
 
 A whole table is redacted in chunks, across processes, by `governance_pipeline.inputs.model_input`.
+
+The names below are loaded on first use, so a spec that names an entity type (`Entity`) does not
+load the vault's cryptography or the redactor.
 """
 
-from governance_pipeline.inputs.redaction import independent
-from governance_pipeline.inputs.redaction.checksums import iban_valid, luhn_valid, ssn_valid
-from governance_pipeline.inputs.redaction.detectors import (
-    ALL_ENTITIES,
-    DEFAULT_PHONE_REGIONS,
-    Entity,
-    Finding,
-    detect,
-    find_pii,
-)
-from governance_pipeline.inputs.redaction.redactor import Redactor
-from governance_pipeline.inputs.redaction.vault import RedactionError, RedactionKeys, reidentify
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from governance_pipeline.errors import RedactionError
+
+if TYPE_CHECKING:
+    from governance_pipeline.inputs.redaction.checksums import iban_valid, luhn_valid, ssn_valid
+    from governance_pipeline.inputs.redaction.detectors import (
+        ALL_ENTITIES,
+        DEFAULT_PHONE_REGIONS,
+        Entity,
+        Finding,
+        detect,
+        find_pii,
+    )
+    from governance_pipeline.inputs.redaction.redactor import Redactor
+    from governance_pipeline.inputs.redaction.vault import RedactionKeys, reidentify
+
+_LAZY = {
+    "iban_valid": "governance_pipeline.inputs.redaction.checksums",
+    "luhn_valid": "governance_pipeline.inputs.redaction.checksums",
+    "ssn_valid": "governance_pipeline.inputs.redaction.checksums",
+    "ALL_ENTITIES": "governance_pipeline.inputs.redaction.detectors",
+    "DEFAULT_PHONE_REGIONS": "governance_pipeline.inputs.redaction.detectors",
+    "Entity": "governance_pipeline.inputs.redaction.detectors",
+    "Finding": "governance_pipeline.inputs.redaction.detectors",
+    "detect": "governance_pipeline.inputs.redaction.detectors",
+    "find_pii": "governance_pipeline.inputs.redaction.detectors",
+    "Redactor": "governance_pipeline.inputs.redaction.redactor",
+    "RedactionKeys": "governance_pipeline.inputs.redaction.vault",
+    "reidentify": "governance_pipeline.inputs.redaction.vault",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "independent":  # a module of its own: the no_pii check's second line
+        return importlib.import_module("governance_pipeline.inputs.redaction.independent")
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'governance_pipeline.inputs.redaction' has no attribute {name!r}")
+
 
 __all__ = [
     "ALL_ENTITIES",

@@ -20,8 +20,8 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
+from governance_pipeline.errors import RedactionError
 from governance_pipeline.inputs.redaction.detectors import Finding
-from governance_pipeline.inputs.redaction.vault import RedactionError
 from governance_pipeline.settings import Settings
 
 __all__ = ["NerDetector", "NerEntity"]

@@ -23,8 +23,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import duckdb
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -32,6 +32,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from governance_pipeline.errors import RedactionError
+
+if TYPE_CHECKING:  # the vault's tables are written through a connection it is given
+    import duckdb
 
 __all__ = ["RedactionError", "RedactionKeys", "Tokenizer", "reidentify", "surrogate"]
 

@@ -12,11 +12,8 @@ return anything. Their reasons pass through `redacted`, so PII in them is marked
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import duckdb
-import jsonschema
-import pandas as pd
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
 
 from governance_pipeline.outputs.rules.base import (
@@ -27,6 +24,12 @@ from governance_pipeline.outputs.rules.base import (
     import_object,
     redacted,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# jsonschema, DuckDB and pandas are imported where a rule of theirs is checked or run: a spec
+# that uses none of them (and `govern --help`, `govern validate`) does not pay for them.
 
 ImportPath = Annotated[str, AfterValidator(check_import_path)]
 
@@ -40,6 +43,8 @@ class JsonSchemaRule(RuleBase):
     @field_validator("schema_")
     @classmethod
     def _valid_schema(cls, schema: dict[str, Any]) -> dict[str, Any]:
+        import jsonschema
+
         try:
             jsonschema.validators.validator_for(schema).check_schema(schema)
         except jsonschema.SchemaError as exc:
@@ -50,6 +55,8 @@ class JsonSchemaRule(RuleBase):
         return tuple(self.schema_.get("properties", {}))
 
     def violation(self, output: dict[str, Any], context: RowContext = NO_CONTEXT) -> str | None:
+        import jsonschema
+
         validator = jsonschema.validators.validator_for(self.schema_)(self.schema_)
         errors = sorted(validator.iter_errors(output), key=lambda e: list(e.absolute_path))
         shown = [
@@ -155,6 +162,8 @@ class SqlRule(RuleBase):
         return ()
 
     def violation(self, output: dict[str, Any], context: RowContext = NO_CONTEXT) -> str | None:
+        import pandas as pd
+
         return self.violations_in(pd.DataFrame([{**output, "row_key": context.key}])).get(
             context.key
         )
@@ -165,6 +174,9 @@ class SqlRule(RuleBase):
         Raises:
             duckdb.Error: the query is not valid SQL over `output`, or lacks `row_key`.
         """
+        import duckdb
+        import pandas as pd
+
         con = duckdb.connect(config={"enable_external_access": False})
         try:
             con.register("output", outputs)
@@ -187,6 +199,8 @@ def _statement_kinds(query: str) -> list[str] | str:
 
     Plain values only: an exception holding the parser's objects would keep them alive.
     """
+    import duckdb
+
     con = duckdb.connect(config={"enable_external_access": False})
     try:
         return [s.type.name for s in con.extract_statements(query)]
