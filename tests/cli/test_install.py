@@ -69,14 +69,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv / "bin"
 
 
+def clean_env() -> dict[str, str]:
+    """The environment without this checkout's settings or import path: a stranger's shell."""
+    drop = ("GOVERNANCE_", "OPENAI_", "PYTHONPATH", "DAGSTER_HOME")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
 def govern(bin_dir: Path, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GOVERNANCE_", "OPENAI_"))}
-    clean.pop("PYTHONPATH", None)
-    clean.pop("DAGSTER_HOME", None)
     return subprocess.run(
         [str(bin_dir / "govern"), *args],
         cwd=cwd,
-        env={**clean, "COLUMNS": "200", **env},
+        env={**clean_env(), "COLUMNS": "200", **env},
         capture_output=True,
         text=True,
         timeout=600,
@@ -97,6 +100,7 @@ def test_a_wheel_installed_project_validates_compiles_and_runs(
             "import governance_pipeline; print(governance_pipeline.__file__)",
         ],
         cwd=tmp_path,
+        env=clean_env(),
         capture_output=True,
         text=True,
         check=True,
