@@ -178,6 +178,7 @@ class CallLog:
                 calls["attempt"].append(r.attempts)
                 calls["status"].append(r.status.value)
                 calls["error_class"].append(r.error_class)
+                calls["error"].append(r.error)
                 calls["latency_ms"].append(r.latency_ms)
                 calls["tokens_in"].append(r.tokens_in if first else 0)
                 calls["tokens_out"].append(r.tokens_out if first else 0)
@@ -273,6 +274,7 @@ _CALL_COLUMNS = (
     "attempt",
     "status",
     "error_class",
+    "error",
     "latency_ms",
     "tokens_in",
     "tokens_out",

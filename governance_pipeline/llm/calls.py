@@ -33,6 +33,7 @@ from openai.types.chat import ChatCompletion
 
 from governance_pipeline.llm.budget import Budget, TokenBound
 from governance_pipeline.llm.endpoint import Endpoint
+from governance_pipeline.llm.failures import cause
 from governance_pipeline.llm.ratelimit import RateLimiter
 from governance_pipeline.llm.retry import (
     AnswerError,
@@ -83,6 +84,8 @@ class CallResult:
     cost_usd: float = 0.0
     attempts: int = 1
     error_class: str | None = None
+    error: str | None = None
+    """Why the call failed, in one line naming the endpoint's host (`llm.failures.cause`)."""
 
 
 def request_body(
@@ -204,7 +207,11 @@ async def call_all(
                 on_result(
                     req,
                     CallResult(
-                        req.request_hash, CallStatus.FAILED, error_class="CircuitOpen", attempts=0
+                        req.request_hash,
+                        CallStatus.FAILED,
+                        error_class="CircuitOpen",
+                        error=f"not sent: {breaker.threshold} calls in a row had failed",
+                        attempts=0,
                     ),
                 )
                 return
@@ -287,6 +294,7 @@ async def _call(
             cost_usd=endpoint.cost(spent_in, spent_out),
             attempts=attempts,
             error_class=type(exc).__name__,
+            error=cause(exc, endpoint.base_url, retry.timeout_s),
         )
     finally:
         if held:

@@ -94,7 +94,8 @@ CREATE TABLE IF NOT EXISTS {s}.model_input (
 CREATE TABLE IF NOT EXISTS {s}.llm_call (
     run_id VARCHAR, {k}, request_hash VARCHAR, model VARCHAR, attempt INTEGER, status VARCHAR,
     error_class VARCHAR, latency_ms DOUBLE, tokens_in INTEGER, tokens_out INTEGER,
-    cost_usd DOUBLE, called_at TIMESTAMP);
+    cost_usd DOUBLE, called_at TIMESTAMP, error VARCHAR);
+ALTER TABLE {s}.llm_call ADD COLUMN IF NOT EXISTS error VARCHAR;
 CREATE TABLE IF NOT EXISTS {s}.enriched ({k} PRIMARY KEY, {published});
 CREATE TABLE IF NOT EXISTS {s}.staged_output ({k}, {published});
 CREATE TABLE IF NOT EXISTS {s}.output_quarantine (
@@ -118,11 +119,11 @@ def row_audit_ddl(schema: str, key: str) -> str:
     Columns: the ledger's (run_id, the key, source_row, disposition, reason, spec_hash,
     request_hash, recorded_at); `input_expectations` and `input_reason` (input_quarantine);
     `model_input` and `redactions` (model_input, a working table: only the latest runs keep
-    it); `attempts`, `call_statuses` (in attempt order), `call_errors`, `latency_ms`,
-    `tokens_in`, `tokens_out`, `cost_usd` summed over the run's calls (llm_call); `answer`
-    (governance.llm_cache, the model's answer as stored at rest); `output_rules` and
-    `output_reason` (output_quarantine); `published_run`, the run whose row `enriched` holds
-    for the key now (NULL when none), and `published_here`, whether that is this run.
+    it); from llm_call, `attempts`, `call_statuses` (in attempt order), `call_errors` (each
+    failed call's cause), and `latency_ms`, `tokens_in`, `tokens_out`, `cost_usd` summed;
+    `answer` (governance.llm_cache, as stored at rest); `output_rules` and `output_reason`
+    (output_quarantine); `published_run`, the run whose row `enriched` holds for the key now
+    (NULL when none), and `published_here`, whether that is this run.
     """
     k = f'"{key}"'
     return f"""
@@ -138,8 +139,8 @@ LEFT JOIN {schema}.input_quarantine iq ON iq.run_id = l.run_id AND iq.{k} = l.{k
 LEFT JOIN {schema}.model_input mi ON mi.run_id = l.run_id AND mi.{k} = l.{k}
 LEFT JOIN (
     SELECT run_id, {k}, count(*) AS attempts, list(status ORDER BY attempt) AS call_statuses,
-        list(error_class ORDER BY attempt) FILTER (WHERE error_class IS NOT NULL)
-            AS call_errors,
+        list(coalesce(error, error_class) ORDER BY attempt)
+            FILTER (WHERE coalesce(error, error_class) IS NOT NULL) AS call_errors,
         sum(latency_ms) AS latency_ms, sum(tokens_in) AS tokens_in,
         sum(tokens_out) AS tokens_out, sum(cost_usd) AS cost_usd
     FROM {schema}.llm_call GROUP BY run_id, {k}
