@@ -83,6 +83,10 @@ class CallLog:
         self.on_progress = on_progress
         self.interval_s = interval_s
         self.done = 0
+        self.calls = 0
+        """Rows whose answer came from the endpoint (or failed there), for progress."""
+        self.cached = 0
+        """Rows answered from the cache, for progress."""
         self._buffer: list[Entry] = []
         self._wake: asyncio.Event | None = None
         directory = journal_dir(con)
@@ -183,6 +187,13 @@ class CallLog:
                 calls["tokens_in"].append(r.tokens_in if first else 0)
                 calls["tokens_out"].append(r.tokens_out if first else 0)
                 calls["cost_usd"].append(r.cost_usd if first else 0.0)
+        for e in entries:
+            if e.repairs is None:
+                rows = len(e.request.keys)
+                if e.result.status is CallStatus.CACHED:
+                    self.cached += rows
+                else:
+                    self.calls += rows
         paid = {
             e.result.request_hash: e.result for e in entries if e.result.status is CallStatus.OK
         }
@@ -213,7 +224,12 @@ class CallLog:
             self.schema,
             self.done,
             self.total,
-            extra={"done": self.done, "total": self.total},
+            extra={
+                "done": self.done,
+                "total": self.total,
+                "calls": self.calls,
+                "cached": self.cached,
+            },
         )
         if self.on_progress:
             self.on_progress(self.done, self.total)
