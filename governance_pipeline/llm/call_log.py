@@ -183,6 +183,8 @@ class CallLog:
                 calls["status"].append(r.status.value)
                 calls["error_class"].append(r.error_class)
                 calls["error"].append(r.error)
+                calls["served_model"].append(r.served_model)
+                calls["system_fingerprint"].append(r.system_fingerprint)
                 calls["latency_ms"].append(r.latency_ms)
                 calls["tokens_in"].append(r.tokens_in if first else 0)
                 calls["tokens_out"].append(r.tokens_out if first else 0)
@@ -291,6 +293,8 @@ _CALL_COLUMNS = (
     "status",
     "error_class",
     "error",
+    "served_model",
+    "system_fingerprint",
     "latency_ms",
     "tokens_in",
     "tokens_out",

@@ -86,6 +86,10 @@ class CallResult:
     error_class: str | None = None
     error: str | None = None
     """Why the call failed, in one line naming the endpoint's host (`llm.failures.cause`)."""
+    served_model: str | None = None
+    """The model the endpoint says answered (the response's `model`), when it answered."""
+    system_fingerprint: str | None = None
+    """The response's `system_fingerprint`, when the endpoint gives one."""
 
 
 def request_body(
@@ -368,6 +372,8 @@ def answered(
         cost_usd=cost(tokens_in, tokens_out),
         attempts=attempts,
         error_class=None if problem is None else type(problem).__name__,
+        served_model=getattr(completion, "model", None) or None,
+        system_fingerprint=getattr(completion, "system_fingerprint", None) or None,
     )
 
 

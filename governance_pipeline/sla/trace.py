@@ -171,7 +171,8 @@ def _attempts(
     con: duckdb.DuckDBPyConnection, job: str, k: str, run_id: str, key: Any
 ) -> list[dict[str, Any]]:
     cur = con.execute(
-        "SELECT attempt, status, error_class, error, model, latency_ms, tokens_in, tokens_out, "
+        "SELECT attempt, status, error_class, error, model, served_model, system_fingerprint, "
+        "latency_ms, tokens_in, tokens_out, "
         "cost_usd "
         f"FROM {job}.llm_call WHERE run_id = ? AND {k}::VARCHAR = ? ORDER BY attempt, called_at",
         [run_id, str(key)],
@@ -254,6 +255,8 @@ def render(trace: RowTrace, console: Console) -> None:
             + (f" ({a['error'] or a['error_class']})" if a["error_class"] else "")
             + f", {a['latency_ms'] or 0:.0f} ms, {a['tokens_in'] or 0} in / "
             f"{a['tokens_out'] or 0} out tokens, ${a['cost_usd'] or 0:.6f}, model {a['model']}"
+            + (f", answered by {a['served_model']}" if a["served_model"] else "")
+            + (f" ({a['system_fingerprint']})" if a["system_fingerprint"] else "")
             for a in trace.attempts
         ],
     )

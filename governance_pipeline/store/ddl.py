@@ -94,8 +94,11 @@ CREATE TABLE IF NOT EXISTS {s}.model_input (
 CREATE TABLE IF NOT EXISTS {s}.llm_call (
     run_id VARCHAR, {k}, request_hash VARCHAR, model VARCHAR, attempt INTEGER, status VARCHAR,
     error_class VARCHAR, latency_ms DOUBLE, tokens_in INTEGER, tokens_out INTEGER,
-    cost_usd DOUBLE, called_at TIMESTAMP, error VARCHAR);
+    cost_usd DOUBLE, called_at TIMESTAMP, error VARCHAR, served_model VARCHAR,
+    system_fingerprint VARCHAR);
 ALTER TABLE {s}.llm_call ADD COLUMN IF NOT EXISTS error VARCHAR;
+ALTER TABLE {s}.llm_call ADD COLUMN IF NOT EXISTS served_model VARCHAR;
+ALTER TABLE {s}.llm_call ADD COLUMN IF NOT EXISTS system_fingerprint VARCHAR;
 CREATE TABLE IF NOT EXISTS {s}.enriched ({k} PRIMARY KEY, {published});
 CREATE TABLE IF NOT EXISTS {s}.staged_output ({k}, {published});
 CREATE TABLE IF NOT EXISTS {s}.output_quarantine (

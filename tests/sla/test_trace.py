@@ -36,6 +36,7 @@ def _sometimes_wrong(body: dict) -> str:
 def traced(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """A run of the demo job; the key of one row of each disposition."""
     with FakeOpenAI(_sometimes_wrong) as server:
+        server.served_model, server.system_fingerprint = "gpt-4o-mini-2024-07-18", "fp_trace1"
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
         runner.invoke(app, ["run", JOB])
@@ -69,6 +70,7 @@ def test_trace_of_an_enriched_row(traced: dict[str, int], demo_db: Path) -> None
     assert "input validation\n  passed" in out
     assert "verified: the rebuilt request hashes to the stored" in out
     assert "<<<UNTRUSTED_DATA" in out and "attempt 1: ok" in out
+    assert "answered by gpt-4o-mini-2024-07-18 (fp_trace1)" in out
     assert "output.category.enum: passed" in out
     assert "disposition\n  enriched" in out and "published by this run" in out
     doc = json.loads(_trace(str(traced["enriched"]), "--json"))
