@@ -443,6 +443,10 @@ class FakeOpenAI:
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_requests: list[dict] = []
         self.down: bool = False
+        self.served_model: str | None = None
+        """The `model` answers name (default: the request's), as OpenAI names a snapshot."""
+        self.system_fingerprint: str | None = None
+        """The `system_fingerprint` answers carry (default: none)."""
         self.base_url: str = ""
         self.requests: list[dict] = []
         self.server_errors: list[BaseException] = []  # responder errors, socket errors
@@ -689,8 +693,8 @@ class FakeOpenAI:
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": model,
-            "system_fingerprint": None,
+            "model": self.served_model or model,
+            "system_fingerprint": self.system_fingerprint,
             "choices": [] if kind == "empty" else [choice],
             "usage": {
                 "prompt_tokens": prompt_tokens,

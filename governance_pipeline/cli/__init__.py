@@ -311,6 +311,35 @@ def report(
 
 @app.command()
 @_guarded
+def trace(
+    job: Annotated[str, typer.Argument(help="Job name.")],
+    key: Annotated[str, typer.Argument(help="The row's source key.")],
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run", help="A run id (default: the latest run whose ledger holds KEY)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the trace as JSON.")] = False,
+) -> None:
+    """Print one row's whole story: raw row (PII as entity types only), input verdict,
+    redactions, the messages sent, each call, the answer, each rule's verdict, disposition and
+    publication."""
+    from governance_pipeline import store
+    from governance_pipeline.sla.trace import render, trace_row
+
+    job_path(job)
+    settings = Settings()
+    if not settings.db.exists():
+        fail(f"no store at {settings.db}; run `govern demo` or `govern run {job}` first")
+    with store.connect(settings.db, read_only=True) as con:
+        row = trace_row(con, job, key, run_id, settings)
+    if as_json:
+        print(row.as_json())
+    else:
+        render(row, console)
+
+
+@app.command()
+@_guarded
 def docs(
     job: Annotated[str, typer.Argument(help="Job name.")],
     out: Annotated[

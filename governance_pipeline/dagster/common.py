@@ -1,6 +1,7 @@
 """What the asset modules share: the stages' keys, the source's key, metadata, and a stage's
 connection that closes the run as failed when the stage raises."""
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from governance_pipeline.cli.progress import PROGRESS_LOGGER
 from governance_pipeline.dagster.resources import GovernanceStore
 from governance_pipeline.errors import GovernanceError
 from governance_pipeline.spec import ResolvedSpec
@@ -86,9 +88,14 @@ def table_meta(
 
 
 @contextmanager
-def stage_of(store: GovernanceStore, run_id: str) -> Iterator[duckdb.DuckDBPyConnection]:
+def stage_of(
+    store: GovernanceStore, run_id: str, status: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """The store for one stage of a run. If the stage raises, the run is closed as `failed`
-    with the cause, then the error goes on to Dagster."""
+    with the cause, then the error goes on to Dagster. `status` (`validating`...) is logged to
+    the progress logger as the stage starts: `govern run` prints it."""
+    if status is not None:
+        logging.getLogger(PROGRESS_LOGGER).info(status, extra={"stage": status})
     try:
         with store.connect() as con:
             yield con

@@ -68,7 +68,7 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
                 or "none",
             },
         )
-        with stage_of(store, run_id) as con:
+        with stage_of(store, run_id, "validating") as con:
             figures = stages.validate_input(con, run_spec, run_id, resolved)
             failures = figures["batch_failures"]
             if failures:
@@ -123,7 +123,7 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         instructions: RunInstructions,
     ) -> dg.MaterializeResult:
         run_spec, run_id = instructions.apply(spec), context.run.run_id
-        with stage_of(store, run_id) as con:
+        with stage_of(store, run_id, "redacting") as con:
             resolved = endpoint.resolve(spec.job.model.name)
             figures = stages.build_model_input(con, run_spec, resolved, run_id)
             scanned = model_input_stage.scan(con, run_spec, run_id)  # every row of the run

@@ -46,7 +46,7 @@ def build_llm_asset(spec: ResolvedSpec) -> dg.AssetsDefinition:
 
         serving = local_model_serving(resolved) if resolved.local else nullcontext()
         run_id = context.run.run_id
-        with serving, stage_of(store, run_id) as con:
+        with serving, stage_of(store, run_id, "calling the model") as con:
             figures = calling.call_model(
                 con, instructions.apply(spec), resolved, run_id, on_progress=progress
             )

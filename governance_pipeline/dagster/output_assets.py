@@ -59,7 +59,7 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
     ) -> Any:
         run_id = context.run.run_id
-        with stage_of(store, run_id) as con:
+        with stage_of(store, run_id, "judging") as con:
             figures = outcomes.stage(con, instructions.apply(spec), run_id)
             by_rule = dict(
                 con.execute(
@@ -132,7 +132,7 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         """The ledger, the SLAs held against it, and the gate, in one step: the ledger's
         metadata is what DuckDB holds once the gate has withheld what it withholds."""
         run_spec, run_id = instructions.apply(spec), context.run.run_id
-        with stage_of(store, run_id) as con:
+        with stage_of(store, run_id, "settling") as con:
             figures = outcomes.write_ledger(con, run_spec, run_id)
             unprocessed = figures["by_disposition"].get(Disposition.UNPROCESSED, 0)
             if unprocessed:
@@ -192,7 +192,7 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
     ) -> dg.MaterializeResult:
         run_id = context.run.run_id
-        with stage_of(store, run_id) as con:
+        with stage_of(store, run_id, "publishing") as con:
             figures = outcomes.publish(con, instructions.apply(spec), run_id)
             table = table_meta(con, f"{name}.enriched", run_id)
         return dg.MaterializeResult(metadata=meta(figures) | table)

@@ -83,6 +83,10 @@ class CallLog:
         self.on_progress = on_progress
         self.interval_s = interval_s
         self.done = 0
+        self.calls = 0
+        """Rows whose answer came from the endpoint (or failed there), for progress."""
+        self.cached = 0
+        """Rows answered from the cache, for progress."""
         self._buffer: list[Entry] = []
         self._wake: asyncio.Event | None = None
         directory = journal_dir(con)
@@ -178,10 +182,20 @@ class CallLog:
                 calls["attempt"].append(r.attempts)
                 calls["status"].append(r.status.value)
                 calls["error_class"].append(r.error_class)
+                calls["error"].append(r.error)
+                calls["served_model"].append(r.served_model)
+                calls["system_fingerprint"].append(r.system_fingerprint)
                 calls["latency_ms"].append(r.latency_ms)
                 calls["tokens_in"].append(r.tokens_in if first else 0)
                 calls["tokens_out"].append(r.tokens_out if first else 0)
                 calls["cost_usd"].append(r.cost_usd if first else 0.0)
+        for e in entries:
+            if e.repairs is None:
+                rows = len(e.request.keys)
+                if e.result.status is CallStatus.CACHED:
+                    self.cached += rows
+                else:
+                    self.calls += rows
         paid = {
             e.result.request_hash: e.result for e in entries if e.result.status is CallStatus.OK
         }
@@ -212,7 +226,12 @@ class CallLog:
             self.schema,
             self.done,
             self.total,
-            extra={"done": self.done, "total": self.total},
+            extra={
+                "done": self.done,
+                "total": self.total,
+                "calls": self.calls,
+                "cached": self.cached,
+            },
         )
         if self.on_progress:
             self.on_progress(self.done, self.total)
@@ -273,6 +292,9 @@ _CALL_COLUMNS = (
     "attempt",
     "status",
     "error_class",
+    "error",
+    "served_model",
+    "system_fingerprint",
     "latency_ms",
     "tokens_in",
     "tokens_out",

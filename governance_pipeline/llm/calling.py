@@ -38,6 +38,7 @@ from governance_pipeline.llm.calls import (
     CircuitBreaker,
 )
 from governance_pipeline.llm.endpoint import Endpoint
+from governance_pipeline.llm.failures import check_reachable
 from governance_pipeline.llm.prompts import RequestBuilder
 from governance_pipeline.llm.ratelimit import RateLimiter, effective_limit
 from governance_pipeline.llm.retry import RetryPolicy
@@ -176,6 +177,7 @@ async def _run(stage: _Stage, pending: list[CallRequest]) -> None:
             )
 
         if pending:
+            check_reachable(endpoint)
             async with stage.log.flushing():
                 await send(pending, stage.log.add)
         if params.repair:

@@ -33,6 +33,7 @@ from openai.types.chat import ChatCompletion
 
 from governance_pipeline.llm.budget import Budget, TokenBound
 from governance_pipeline.llm.endpoint import Endpoint
+from governance_pipeline.llm.failures import cause
 from governance_pipeline.llm.ratelimit import RateLimiter
 from governance_pipeline.llm.retry import (
     AnswerError,
@@ -83,6 +84,12 @@ class CallResult:
     cost_usd: float = 0.0
     attempts: int = 1
     error_class: str | None = None
+    error: str | None = None
+    """Why the call failed, in one line naming the endpoint's host (`llm.failures.cause`)."""
+    served_model: str | None = None
+    """The model the endpoint says answered (the response's `model`), when it answered."""
+    system_fingerprint: str | None = None
+    """The response's `system_fingerprint`, when the endpoint gives one."""
 
 
 def request_body(
@@ -204,7 +211,11 @@ async def call_all(
                 on_result(
                     req,
                     CallResult(
-                        req.request_hash, CallStatus.FAILED, error_class="CircuitOpen", attempts=0
+                        req.request_hash,
+                        CallStatus.FAILED,
+                        error_class="CircuitOpen",
+                        error=f"not sent: {breaker.threshold} calls in a row had failed",
+                        attempts=0,
                     ),
                 )
                 return
@@ -287,6 +298,7 @@ async def _call(
             cost_usd=endpoint.cost(spent_in, spent_out),
             attempts=attempts,
             error_class=type(exc).__name__,
+            error=cause(exc, endpoint.base_url, retry.timeout_s),
         )
     finally:
         if held:
@@ -360,6 +372,8 @@ def answered(
         cost_usd=cost(tokens_in, tokens_out),
         attempts=attempts,
         error_class=None if problem is None else type(problem).__name__,
+        served_model=getattr(completion, "model", None) or None,
+        system_fingerprint=getattr(completion, "system_fingerprint", None) or None,
     )
 
 

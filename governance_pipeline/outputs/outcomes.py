@@ -186,6 +186,7 @@ def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str
                         coalesce(lc.error_class, 'UnknownError') || ': the model call failed '
                         || CASE WHEN lc.attempt = 0 THEN 'fast: the circuit breaker was open'
                                 ELSE 'after ' || lc.attempt || ' attempt(s)' END
+                        || coalesce(' (' || lc.error || ')', '')
                      ELSE 'no stage recorded an outcome for this row' END AS reason,
                 coalesce(lc.request_hash, mi.request_hash) AS request_hash
             FROM {s}.validated_input v

@@ -18,7 +18,12 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
     """Print the run summary: rows, dispositions and reasons, usage, SLAs, where to look next."""
     s = summary
     console.print(f"[bold]{s.job}[/bold] run {s.run_id}")
-    console.print(f"endpoint: {s.endpoint}")
+    console.print(f"endpoint: {s.endpoint}", highlight=False)
+    if s.served_by:
+        served = ", ".join(
+            f"{m}" + (f" ({fp})" if fp else "") + f" x{n}" for m, fp, n in s.served_by
+        )
+        console.print(f"answered by: {served}", highlight=False, markup=False)
     enriched = s.by_disposition.get(Disposition.ENRICHED, 0)
     console.print(
         f"rows in: {s.rows_in}   enriched: {enriched}   "

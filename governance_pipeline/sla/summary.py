@@ -37,6 +37,8 @@ class RunSummary:
     cost_usd: float = 0.0
     slas: list[SlaVerdict] = field(default_factory=list)
     metrics: dict[str, float | None] = field(default_factory=dict)
+    served_by: list[tuple[str, str | None, int]] = field(default_factory=list)
+    """(served model, system fingerprint, calls) of the run's answered calls, most first."""
 
     @property
     def breached(self) -> list[SlaVerdict]:
@@ -92,6 +94,14 @@ def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSumma
     summary.stopped_by_breaker, summary.over_budget = int(stopped or 0), int(over or 0)
     summary.cache_hits = int(hits or 0)
     summary.cost_usd = float(cost or 0.0)
+    summary.served_by = [
+        (str(m), fp, int(n))
+        for m, fp, n in con.execute(
+            f"SELECT served_model, system_fingerprint, count(*) FROM {job}.llm_call "
+            "WHERE run_id = ? AND served_model IS NOT NULL GROUP BY 1, 2 ORDER BY 3 DESC, 1",
+            [run_id],
+        ).fetchall()
+    ]
     summary.slas = sla_module.verdicts_of(con, job, run_id)
     measured = metrics.measure(con, job, [run_id])
     summary.metrics = {m.value: v.value for m, v in measured.items()}

@@ -22,6 +22,7 @@ import pandas as pd
 from governance_pipeline.errors import StoreError
 from governance_pipeline.store.ddl import GOVERNANCE_DDL, job_ddl, validated_input_ddl
 from governance_pipeline.store.query import first as first  # re-exported: store.first
+from governance_pipeline.store.query import first_record as first_record  # store.first_record
 from governance_pipeline.store.query import one as one  # re-exported: store.one
 from governance_pipeline.store.query import scalar as scalar  # re-exported: store.scalar
 

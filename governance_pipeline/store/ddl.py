@@ -10,7 +10,7 @@ bring a store made by an older version up to date, and are the only place column
     governance  llm_cache, run, alert, incident, alert_delivery, spec_version, llm_batch,
                 token_vault, reidentification
     <job>       validated_input, input_quarantine, model_input, llm_call, staged_output,
-                enriched, output_quarantine, row_ledger, sla_result
+                enriched, output_quarantine, row_ledger, sla_result; the view row_audit
 """
 
 from __future__ import annotations
@@ -94,7 +94,11 @@ CREATE TABLE IF NOT EXISTS {s}.model_input (
 CREATE TABLE IF NOT EXISTS {s}.llm_call (
     run_id VARCHAR, {k}, request_hash VARCHAR, model VARCHAR, attempt INTEGER, status VARCHAR,
     error_class VARCHAR, latency_ms DOUBLE, tokens_in INTEGER, tokens_out INTEGER,
-    cost_usd DOUBLE, called_at TIMESTAMP);
+    cost_usd DOUBLE, called_at TIMESTAMP, error VARCHAR, served_model VARCHAR,
+    system_fingerprint VARCHAR);
+ALTER TABLE {s}.llm_call ADD COLUMN IF NOT EXISTS error VARCHAR;
+ALTER TABLE {s}.llm_call ADD COLUMN IF NOT EXISTS served_model VARCHAR;
+ALTER TABLE {s}.llm_call ADD COLUMN IF NOT EXISTS system_fingerprint VARCHAR;
 CREATE TABLE IF NOT EXISTS {s}.enriched ({k} PRIMARY KEY, {published});
 CREATE TABLE IF NOT EXISTS {s}.staged_output ({k}, {published});
 CREATE TABLE IF NOT EXISTS {s}.output_quarantine (
@@ -108,6 +112,45 @@ CREATE TABLE IF NOT EXISTS {s}.sla_result (
     run_id VARCHAR, sla_id VARCHAR, metric VARCHAR, level VARCHAR, severity VARCHAR,
     bound VARCHAR, threshold DOUBLE, measured DOUBLE, sample_size BIGINT, passed BOOLEAN,
     description VARCHAR, spec_hash VARCHAR, measured_at TIMESTAMP, {sla_columns});{sla_added}
+""" + row_audit_ddl(s, job.source.key)
+
+
+def row_audit_ddl(schema: str, key: str) -> str:
+    """`<job>.row_audit`: one row per (run, key) of the ledger, with everything a run recorded
+    about it, for `govern trace` and for the DuckDB shell.
+
+    Columns: the ledger's (run_id, the key, source_row, disposition, reason, spec_hash,
+    request_hash, recorded_at); `input_expectations` and `input_reason` (input_quarantine);
+    `model_input` and `redactions` (model_input, a working table: only the latest runs keep
+    it); from llm_call, `attempts`, `call_statuses` (in attempt order), `call_errors` (each
+    failed call's cause), and `latency_ms`, `tokens_in`, `tokens_out`, `cost_usd` summed;
+    `answer` (governance.llm_cache, as stored at rest); `output_rules` and `output_reason`
+    (output_quarantine); `published_run`, the run whose row `enriched` holds for the key now
+    (NULL when none), and `published_here`, whether that is this run.
+    """
+    k = f'"{key}"'
+    return f"""
+CREATE OR REPLACE VIEW {schema}.row_audit AS
+SELECT l.run_id, l.{k}, l.source_row, l.disposition, l.reason, l.spec_hash, l.request_hash,
+    l.recorded_at, iq.expectations AS input_expectations, iq.reason AS input_reason,
+    mi.data AS model_input, mi.redactions, coalesce(c.attempts, 0) AS attempts,
+    c.call_statuses, c.call_errors, c.latency_ms, c.tokens_in, c.tokens_out, c.cost_usd,
+    ca.content AS answer, oq.rules AS output_rules, oq.reason AS output_reason,
+    e.run_id AS published_run, coalesce(e.run_id = l.run_id, false) AS published_here
+FROM {schema}.row_ledger l
+LEFT JOIN {schema}.input_quarantine iq ON iq.run_id = l.run_id AND iq.{k} = l.{k}
+LEFT JOIN {schema}.model_input mi ON mi.run_id = l.run_id AND mi.{k} = l.{k}
+LEFT JOIN (
+    SELECT run_id, {k}, count(*) AS attempts, list(status ORDER BY attempt) AS call_statuses,
+        list(coalesce(error, error_class) ORDER BY attempt)
+            FILTER (WHERE coalesce(error, error_class) IS NOT NULL) AS call_errors,
+        sum(latency_ms) AS latency_ms, sum(tokens_in) AS tokens_in,
+        sum(tokens_out) AS tokens_out, sum(cost_usd) AS cost_usd
+    FROM {schema}.llm_call GROUP BY run_id, {k}
+) c ON c.run_id = l.run_id AND c.{k} = l.{k}
+LEFT JOIN governance.llm_cache ca ON ca.request_hash = l.request_hash
+LEFT JOIN {schema}.output_quarantine oq ON oq.run_id = l.run_id AND oq.{k} = l.{k}
+LEFT JOIN {schema}.enriched e ON e.{k} = l.{k};
 """
 
 

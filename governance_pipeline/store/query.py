@@ -23,6 +23,15 @@ def first(
     return con.execute(sql, params).fetchone()
 
 
+def first_record(
+    con: duckdb.DuckDBPyConnection, sql: str, params: object = None
+) -> dict[str, Any] | None:
+    """The first row of `sql` as column name to value, or None when it returns none."""
+    cur = con.execute(sql, params)
+    row = cur.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
+
+
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple[Any, ...]:
     """The first row of a query that always returns one.
 

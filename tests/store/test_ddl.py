@@ -41,6 +41,7 @@ PER_JOB = {
     "output_quarantine",
     "row_ledger",
     "sla_result",
+    "row_audit",  # a view (information_schema.tables lists views too): `govern trace` reads it
 }
 SLA_COLUMNS = {"window", "state", "held_to", "confidence", "min_sample", "budget_left", "blocking"}
 
