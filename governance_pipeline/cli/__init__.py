@@ -324,6 +324,7 @@ def trace(
     redactions, the messages sent, each call, the answer, each rule's verdict, disposition and
     publication."""
     from governance_pipeline import store
+    from governance_pipeline.settings import Settings
     from governance_pipeline.sla.trace import render, trace_row
 
     job_path(job)

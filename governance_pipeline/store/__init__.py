@@ -20,7 +20,12 @@ import duckdb
 import pandas as pd
 
 from governance_pipeline.errors import StoreError
-from governance_pipeline.store.ddl import GOVERNANCE_DDL, job_ddl, validated_input_ddl
+from governance_pipeline.store.ddl import (
+    GOVERNANCE_DDL,
+    job_ddl,
+    row_audit_ddl,
+    validated_input_ddl,
+)
 from governance_pipeline.store.query import first as first  # re-exported: store.first
 from governance_pipeline.store.query import first_record as first_record  # store.first_record
 from governance_pipeline.store.query import one as one  # re-exported: store.one
@@ -153,6 +158,7 @@ def ensure_job_schema(
     for name, kind in source_types.items():
         if name not in have:
             con.execute(f'ALTER TABLE {job.job}.validated_input ADD COLUMN "{name}" {kind}')
+    con.execute(row_audit_ddl(job.job, job.source.key))  # joins the governance schema too
 
 
 def replace_rows(

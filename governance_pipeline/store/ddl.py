@@ -112,7 +112,7 @@ CREATE TABLE IF NOT EXISTS {s}.sla_result (
     run_id VARCHAR, sla_id VARCHAR, metric VARCHAR, level VARCHAR, severity VARCHAR,
     bound VARCHAR, threshold DOUBLE, measured DOUBLE, sample_size BIGINT, passed BOOLEAN,
     description VARCHAR, spec_hash VARCHAR, measured_at TIMESTAMP, {sla_columns});{sla_added}
-""" + row_audit_ddl(s, job.source.key)
+"""
 
 
 def row_audit_ddl(schema: str, key: str) -> str:
