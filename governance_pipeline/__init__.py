@@ -19,10 +19,10 @@ package (or `govern --help`) costs no pandas, DuckDB, Great Expectations or Dags
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from governance_pipeline import lazy
 from governance_pipeline.errors import (
     DeliveryError,
     EndpointError,
@@ -61,12 +61,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'governance_pipeline' has no attribute {name!r}")
+__getattr__ = lazy.exports(__name__, _LAZY)
 
 
 __all__ = [

@@ -13,9 +13,9 @@ the store (DuckDB, pandas) that incidents write to, or the HTTP client the sinks
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from governance_pipeline import lazy
 from governance_pipeline.errors import DeliveryError, SinkNotConfiguredError
 
 if TYPE_CHECKING:
@@ -49,12 +49,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'governance_pipeline.alerting' has no attribute {name!r}")
+__getattr__ = lazy.exports(__name__, _LAZY)
 
 
 __all__ = [

@@ -18,9 +18,9 @@ load the vault's cryptography or the redactor.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from governance_pipeline import lazy
 from governance_pipeline.errors import RedactionError
 
 if TYPE_CHECKING:
@@ -52,14 +52,9 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name == "independent":  # a module of its own: the no_pii check's second line
-        return importlib.import_module("governance_pipeline.inputs.redaction.independent")
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'governance_pipeline.inputs.redaction' has no attribute {name!r}")
+__getattr__ = lazy.exports(
+    __name__, _LAZY, {"independent": "governance_pipeline.inputs.redaction.independent"}
+)
 
 
 __all__ = [
