@@ -134,6 +134,8 @@ class Journal:
                 if self._stop.wait(self.sync_s):  # gather what arrives: one fsync for all
                     return
                 self._unsynced.clear()  # an append during the fsync sets it: synced next round
+                if self._stop.is_set():  # the stop's wake-up may be the flag just cleared
+                    return
                 self.sync()
         except OSError as exc:
             self._error = exc

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from governance_pipeline import store
 from governance_pipeline.demo.tickets import generate_support_tickets
 from governance_pipeline.llm.call_log import CallLog, journal_dir, recover
 from governance_pipeline.llm.calls import CallRequest, CallResult, CallStatus
+from governance_pipeline.llm.journal import Journal
 from tests.stage_helpers import triage_spec
 
 CARD, EMAIL = "4000 0566 5566 5556", "leak.target@injected.example"
@@ -134,3 +137,33 @@ def test_a_torn_line_is_skipped_and_a_known_answer_kept_as_it_was(
     assert recover(con) == 2
     assert cache(con) == [("h1", AT_REST)]  # the first answer journaled wins
     assert list(directory.glob("*.jsonl")) == []
+
+
+def test_a_close_that_lands_between_the_syncers_wait_and_clear_still_ends_it(
+    tmp_path: Path,
+) -> None:
+    """The syncer clears its wake-up flag after each wait. A close whose wake-up lands between
+    that wait and the clear (the flag it set is the one cleared) must still end the syncer:
+    once it did not, the stage hung on the join and CI ran out of time."""
+    journal = Journal(tmp_path, "race", sync_s=0)
+
+    class ClosedBeforeClear(threading.Event):
+        """The wake-up flag, with the close landing just before the syncer clears it."""
+
+        def clear(self) -> None:
+            journal._stop.wait(10)  # the block has ended: the close set both flags
+            time.sleep(0.05)
+            super().clear()
+
+    journal._unsynced = ClosedBeforeClear()
+
+    def stage() -> None:
+        with journal.syncing():
+            journal.append({"answer": 1})
+            time.sleep(0.05)  # the syncer wakes, waits its sync_s and reaches the clear
+
+    worker = threading.Thread(target=stage, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "the syncer did not stop when the block ended"
+    journal.release()
