@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import duckdb
@@ -53,7 +54,10 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def log_for(con: duckdb.DuckDBPyConnection) -> CallLog:
-    return CallLog(con, "support_triage", "ticket_id", "run-1", "fake-model", total=1)
+    # the test holds the store: the log's commits use its connection
+    return CallLog(
+        lambda: nullcontext(con), "support_triage", "ticket_id", "run-1", "fake-model", total=1
+    )
 
 
 def paid(h: str = "h1", content: str = ANSWER) -> tuple[CallRequest, CallResult]:
