@@ -32,6 +32,7 @@ from governance_pipeline.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # this repository: a project
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SPEC = PROJECT_ROOT / "specs" / "support_triage.yaml"
 
 
@@ -84,10 +85,9 @@ def main() -> None:
         print(f"local model at {base_url} ({'reused' if reused else 'started'})")
         bare_loop(base_url, bodies[:1])  # warm-up: the first call also evaluates the system prompt
         bare_rows, bare_tokens, latencies = bare_loop(base_url, bodies)
-        with store.connect(db) as con:
-            start = time.perf_counter()
-            figures = calling.call_model(con, spec, endpoint, "bench")
-            elapsed = time.perf_counter() - start
+        start = time.perf_counter()
+        figures = calling.call_model(store.opener(db), spec, endpoint, "bench")
+        elapsed = time.perf_counter() - start
     assert figures["calls_made"] == len(bodies), figures
     pipe_rows, pipe_tokens = len(bodies) / elapsed, figures["tokens_out"] / elapsed
 

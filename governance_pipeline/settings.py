@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from enum import Enum
@@ -132,6 +133,13 @@ class Settings(BaseSettings):
         description="The installed spaCy pipeline package that `redaction.ner` loads, for "
         "PERSON and LOCATION.",
     )
+    store_wait_s: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a connection waits for the DuckDB file while another process "
+        "holds it (a run holds it only while it reads or writes), before it gives up naming "
+        "that process.",
+    )
 
     @property
     def root(self) -> Path:
@@ -175,11 +183,43 @@ class Settings(BaseSettings):
         return self.openai_api_key is None and self.openai_base_url is None
 
 
+STORE_TAG = "governance/store"
+"""Run tag naming the store a governed job's run writes (`store_tag`): Dagster's run queue
+starts one run per store at a time (`DAGSTER_YAML`)."""
+
+DAGSTER_YAML = f"""\
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    tag_concurrency_limits:  # one run per store: DuckDB has one writer at a time
+      - key: {STORE_TAG}
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+"""
+"""The dagster.yaml `dagster_home` writes: telemetry off, and Dagster's run queue starting one
+run of the governed jobs per store at a time (two would only wait for each other's writes)."""
+
+_OLD_DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+
+def store_tag(db: str | Path) -> str:
+    """The `governance/store` tag value of a store: its file name and a hash of its path (a
+    tag value is short and plain)."""
+    where = str(db) if "://" in str(db) else os.path.realpath(db)
+    digest = hashlib.sha256(where.encode()).hexdigest()[:10]
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(db)).name)[:40] or "store"
+    return f"{name}-{digest}"
+
+
 def dagster_home(settings: Settings | None = None) -> Path:
     """Dagster's home for runs launched here: `$DAGSTER_HOME`, default .dagster/ in the project.
 
     Sets the variable (and telemetry off) for this process and its children, and creates the
-    folder with a dagster.yaml that turns telemetry off (no banner, no calls home).
+    folder with a dagster.yaml (`DAGSTER_YAML`) that turns telemetry off (no banner, no calls
+    home) and queues the governed jobs' runs one per store; a dagster.yaml of its own is left
+    as it is.
     """
     if "DAGSTER_HOME" not in os.environ:
         os.environ["DAGSTER_HOME"] = str((settings or Settings()).root / ".dagster")
@@ -187,8 +227,8 @@ def dagster_home(settings: Settings | None = None) -> Path:
     os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or not config.read_text().strip():
-        config.write_text("telemetry:\n  enabled: false\n")
+    if not config.exists() or config.read_text().strip() in ("", _OLD_DAGSTER_YAML.strip()):
+        config.write_text(DAGSTER_YAML)
     return home
 
 

@@ -59,8 +59,7 @@ def run_stage(
     db: Path, spec: ResolvedSpec, endpoint: Endpoint, run_id: str = "run-1"
 ) -> dict[str, Any]:
     """The LLM stage of run `run_id`; its figures."""
-    with store.connect(db) as con:
-        return calling.call_model(con, spec, endpoint, run_id)
+    return calling.call_model(store.opener(db), spec, endpoint, run_id)
 
 
 if __name__ == "__main__":

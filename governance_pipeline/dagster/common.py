@@ -94,11 +94,19 @@ def stage_of(
     """The store for one stage of a run. If the stage raises, the run is closed as `failed`
     with the cause, then the error goes on to Dagster. `status` (`validating`...) is logged to
     the progress logger as the stage starts: `govern run` prints it."""
+    with failing_run(store, run_id, status), store.connect() as con:
+        yield con
+
+
+@contextmanager
+def failing_run(store: GovernanceStore, run_id: str, status: str | None = None) -> Iterator[None]:
+    """A stage that opens the store itself, for short reads and writes (the LLM stage): if it
+    raises, the run is closed as `failed` with the cause, then the error goes on to Dagster.
+    `status` is logged to the progress logger as the stage starts."""
     if status is not None:
         logging.getLogger(PROGRESS_LOGGER).info(status, extra={"stage": status})
     try:
-        with store.connect() as con:
-            yield con
+        yield
     except Exception as exc:
         with suppress(GovernanceError, duckdb.Error), store.connect() as con:
             runs.finish(con, run_id, RunStatus.FAILED, one_line(exc))

@@ -19,7 +19,8 @@ from governance_pipeline.dagster.common import source_key
 from governance_pipeline.dagster.factory import build_job
 from governance_pipeline.dagster.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline.dagster.sensors import build_alert_sensors
-from governance_pipeline.settings import Settings
+from governance_pipeline.errors import GovernanceError
+from governance_pipeline.settings import Settings, store_tag
 from governance_pipeline.spec import LoadedFolder, ResolvedSpec
 
 logger = logging.getLogger(__name__)
@@ -64,14 +65,23 @@ def governed_definitions(project_dir: Path | str | None = None) -> dg.Definition
     return definitions_for(load_specs(settings.spec_dir), str(settings.db))
 
 
+def _store_tag(db_path: str | None) -> str | None:
+    """The store's run-queue tag; None where no store can be named yet (no project here)."""
+    try:
+        return store_tag(db_path or Settings().db)
+    except GovernanceError:
+        return None
+
+
 def definitions_for(specs: list[ResolvedSpec], db_path: str | None = None) -> dg.Definitions:
     """Definitions of already resolved specs, with the store at `db_path`."""
     assets: list[Any] = []
     jobs: list[Any] = []
     schedules: list[Any] = []
     sources: dict[dg.AssetKey, dg.AssetSpec] = {}
+    store = _store_tag(db_path)
     for spec in specs:
-        built = build_job(spec)
+        built = build_job(spec, store)
         assets += built["assets"]
         jobs += built["jobs"]
         schedules += built["schedules"]

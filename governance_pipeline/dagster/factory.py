@@ -19,19 +19,27 @@ from governance_pipeline.dagster.common import source_key
 from governance_pipeline.dagster.input_assets import build_input_assets
 from governance_pipeline.dagster.model_assets import build_llm_asset
 from governance_pipeline.dagster.output_assets import build_output_assets
+from governance_pipeline.settings import STORE_TAG
 from governance_pipeline.spec import ResolvedSpec
 
 __all__ = ["build_job", "source_key"]
 
 
-def build_job(spec: ResolvedSpec) -> dict[str, list[Any]]:
-    """Assets, checks, job and schedule of one resolved spec."""
+def build_job(spec: ResolvedSpec, store: str | None = None) -> dict[str, list[Any]]:
+    """Assets, checks, job and schedule of one resolved spec.
+
+    Args:
+        spec: The job's resolved spec.
+        store: The store's `governance/store` tag value (`settings.store_tag`): the run queue
+            starts one run per store at a time (the dagster.yaml `govern` writes says so).
+    """
     name = spec.name
     job = dg.define_asset_job(
         f"{name}_job",
         selection=dg.AssetSelection.groups(name),
         executor_def=dg.in_process_executor,
         description=spec.job.description.strip(),
+        tags={STORE_TAG: store} if store else None,
     )
     schedules = []
     if spec.job.schedule is not None:

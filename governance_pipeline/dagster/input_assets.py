@@ -30,7 +30,8 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
                 key["validated_input"],
                 deps=[source_key(spec)],
                 group_name=group,
-                description="Source rows that meet every input expectation.",
+                description="The run's scope (new and changed source rows) that meets every "
+                "input expectation.",
             ),
             dg.AssetSpec(
                 key["input_quarantine"],
@@ -79,11 +80,12 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             }
         if abandoned := figures["abandoned_runs"]:
             context.log.warning(f"closed as abandoned (process gone): {', '.join(abandoned)}")
+        context.log.info(f"scope: {figures['scope_summary']}")
         yield dg.MaterializeResult(
             asset_key=key["validated_input"],
             metadata=meta(
-                {k: figures[k] for k in ("rows_in", "validated")}
-                | {"spec_hash": run_spec.spec_hash}
+                {k: figures[k] for k in ("rows_in", "rows_in_scope", "scope", "validated")}
+                | {"spec_hash": run_spec.spec_hash, "scope_summary": figures["scope_summary"]}
             )
             | tables["validated_input"],
         )

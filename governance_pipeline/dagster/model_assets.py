@@ -6,7 +6,13 @@ from urllib.parse import urlparse
 
 import dagster as dg
 
-from governance_pipeline.dagster.common import meta, stage_keys, stage_of, table_meta
+from governance_pipeline.dagster.common import (
+    failing_run,
+    meta,
+    stage_keys,
+    stage_of,
+    table_meta,
+)
 from governance_pipeline.dagster.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline.llm import calling
 from governance_pipeline.llm.endpoint import Endpoint
@@ -46,10 +52,11 @@ def build_llm_asset(spec: ResolvedSpec) -> dg.AssetsDefinition:
 
         serving = local_model_serving(resolved) if resolved.local else nullcontext()
         run_id = context.run.run_id
-        with serving, stage_of(store, run_id, "calling the model") as con:
+        with serving, failing_run(store, run_id, "calling the model"):  # opens per commit
             figures = calling.call_model(
-                con, instructions.apply(spec), resolved, run_id, on_progress=progress
+                store.connect, instructions.apply(spec), resolved, run_id, on_progress=progress
             )
+        with stage_of(store, run_id) as con:
             table = table_meta(con, f"{spec.name}.llm_call", run_id)
         return dg.MaterializeResult(metadata=meta(figures) | table)
 

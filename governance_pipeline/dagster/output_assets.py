@@ -129,8 +129,9 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
     def settle(
         context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
     ) -> Any:
-        """The ledger, the SLAs held against it, and the gate, in one step: the ledger's
-        metadata is what DuckDB holds once the gate has withheld what it withholds."""
+        """The ledger, the SLAs held against it, the gate, and the rows' state, in one step:
+        the ledger's metadata is what DuckDB holds once the gate has withheld what it
+        withholds, and a withheld row is recorded as due again."""
         run_spec, run_id = instructions.apply(spec), context.run.run_id
         with stage_of(store, run_id, "settling") as con:
             figures = outcomes.write_ledger(con, run_spec, run_id)
@@ -139,6 +140,7 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
                 fail_run(con, run_id, "ledger_complete", f"{unprocessed} rows have no outcome")
             verdicts = sla.evaluate(con, run_spec, run_id, scheduled_at(context.run.tags))
             blocked = outcomes.gate(con, run_spec, verdicts, run_id)
+            settled = outcomes.settle(con, run_spec, run_id)  # enriched rows: at publication
             final = dict(
                 con.execute(
                     f"SELECT disposition, count(*) FROM {name}.row_ledger WHERE run_id = ? "
@@ -151,7 +153,9 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             }
         yield dg.MaterializeResult(
             asset_key=key["row_ledger"],
-            metadata=meta({"rows": figures["rows"], "by_disposition": final})
+            metadata=meta(
+                {"rows": figures["rows"], "by_disposition": final, "settled": settled["settled"]}
+            )
             | tables["row_ledger"],
         )
         yield dg.AssetCheckResult(

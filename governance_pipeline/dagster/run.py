@@ -86,5 +86,6 @@ def run_job(
         has_ledger = store.table_exists(con, f"{job}.row_ledger") and store.scalar(
             con, f"SELECT count(*) FROM {job}.row_ledger WHERE run_id = ?", [result.run_id]
         )
-        summary = summarize(con, job, result.run_id) if has_ledger else None
+        done = status in (runs.RunStatus.SUCCEEDED, runs.RunStatus.BLOCKED)  # nothing due too
+        summary = summarize(con, job, result.run_id) if has_ledger or done else None
     return RunOutcome(result.success, summary, alerts, failure, blocked)

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from governance_pipeline.errors import SpecError
-from governance_pipeline.inputs import expectations, model_input, validation
+from governance_pipeline.inputs import expectations, model_input, scope, validation
 from governance_pipeline.llm.endpoint import Endpoint
 from governance_pipeline.spec import ResolvedSpec
 from governance_pipeline.store import (
@@ -39,8 +39,9 @@ KEY_DUPLICATE = "input.key.duplicate"
 def validate_input(
     con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str, endpoint: Endpoint
 ) -> dict[str, Any]:
-    """Open the run; run the GX suite over the source; quarantine failing rows (a NULL or
-    shared key is a reason like any other); keep the rest as the run's batch."""
+    """Open the run; claim its scope, the new and changed rows (`inputs.scope`); judge the
+    batch rules on the whole source and the row rules on the scope; quarantine failing rows
+    (a NULL or shared key is a reason like any other); keep the rest as the run's batch."""
     job, src = spec.job, spec.job.source
     abandoned = runs.start(con, job.job, run_id, spec.spec_hash, endpoint.describe())
     if not table_exists(con, src.table):
@@ -67,8 +68,12 @@ def validate_input(
         "(SELECT 1 FROM governance.spec_version WHERE spec_hash = ?)",
         [spec.spec_hash, job.job, spec.model_dump_json(), spec.spec_hash],
     )
+    claimed = scope.claim(con, spec, run_id, scope.state_hash(spec, endpoint.model), types)
+    runs.record_summary(con, run_id, {"scope": claimed.counts})
     suite = expectations.compile_suite(job)
-    verdicts = validation.validate_table(con, src.table, suite, src.key)
+    verdicts = validation.validate_table(
+        con, src.table, suite, src.key, rows=scope.rows_sql(spec, run_id)
+    )
     unkeyed = _unkeyed_rows(con, src.table, src.key)
     shared = {str(k) for k, _, _ in unkeyed if k is not None}
     reasons = verdicts.reasons(suite)
@@ -101,6 +106,9 @@ def validate_input(
     by_rule.update(KEY_NULL if k is None else KEY_DUPLICATE for k, _, _ in unkeyed)
     return {
         "rows_in": verdicts.evaluated,
+        "rows_in_scope": claimed.in_scope,
+        "scope": claimed.counts,
+        "scope_summary": claimed.describe(),
         "validated": int(passed),
         "quarantined": len(bad),
         "quarantined_by_rule": dict(by_rule),
@@ -138,7 +146,7 @@ def _key_reason(key: str, table: str, value: Any, rows: int) -> str:
 
 
 def _replace_batch(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> None:
-    """The run's validated rows: the source rows with a key of their own and no quarantine.
+    """The run's validated rows: the rows it claimed (keys of their own) without a quarantine.
 
     Rows of runs already closed are removed (the table takes any new source column when the
     job's schema is ensured).
@@ -155,7 +163,8 @@ def _replace_batch(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: s
         con.execute(
             f"INSERT INTO {s}.validated_input BY NAME "
             f"SELECT $run AS run_id, src.* FROM {src.table} src "
-            f"WHERE src.{key} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {s}.input_quarantine q "
+            f"WHERE src.{key} IN (SELECT {key} FROM {s}.row_scope WHERE run_id = $run) "
+            f"AND NOT EXISTS (SELECT 1 FROM {s}.input_quarantine q "
             f"WHERE q.run_id = $run AND q.{key} = src.{key})",
             {"run": run_id},
         )

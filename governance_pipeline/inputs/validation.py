@@ -3,9 +3,12 @@
 `validate_table` runs the suite on a DuckDB table of any size in bounded memory: the table is
 read as text in chunks of `chunk_rows`, and GX judges each chunk on the row rules. Rules that a
 chunk cannot judge are judged on the whole table: schema (DESCRIBE; new and missing columns are
-named), row count and uniqueness (SQL in DuckDB), and freshness (GX on every chunk; the newest
-value of the table is fresh when the newest of some chunk is). GX's SQL datasource fails on
+named), row count and uniqueness (SQL in DuckDB), and freshness (the newest value of the
+column's typed view, as GX would see it, read in chunks). GX's SQL datasource fails on
 DuckDB, hence pandas chunks.
+
+A run judges its row rules on the rows in its scope only (`rows`, see `inputs.scope`), and the
+batch rules on the whole table: a run with nothing due never imports GX.
 
 Only keys leave validation: failing values are never kept.
 """
@@ -38,6 +41,9 @@ class InputVerdicts:
     batch_failures: list[str] = field(default_factory=list)
     details: dict[str, str] = field(default_factory=dict)
     evaluated: int = 0
+    """Rows of the table (what the row-count rule counts)."""
+    judged: int = 0
+    """Rows the row rules judged: the table's, or those of the run's scope."""
 
     def reasons(self, suite: dict[str, Any]) -> dict[Any, str]:
         """A readable reason for every quarantined key (the descriptions looked up once)."""
@@ -163,15 +169,19 @@ def schema_drift(kwargs: dict[str, Any], columns: list[str], table: str) -> str 
     return f"schema drift in {table}: {'; '.join(drift)}" if drift else None
 
 
-def _text(column: str, duck_type: str) -> str:
-    """SQL reading a column as text; bytes that are not UTF-8 keep their escaped form behind
-    U+FFFD, which the clean-text rule rejects."""
+def text_of(column: str, duck_type: str) -> str:
+    """SQL of a column's value as text, as validation reads it; bytes that are not UTF-8 keep
+    their escaped form behind U+FFFD, which the clean-text rule rejects."""
     q = f'"{column}"'
     if duck_type == "BLOB":
-        return f"coalesce(try(decode({q})), '\ufffd' || CAST({q} AS VARCHAR)) AS {q}"
+        return f"coalesce(try(decode({q})), '\ufffd' || CAST({q} AS VARCHAR))"
     if duck_type == "TIMESTAMP WITH TIME ZONE":  # DuckDB writes "+00", ISO 8601 wants "Z"
-        return f"CAST(timezone('UTC', {q}) AS VARCHAR) || 'Z' AS {q}"
-    return f"CAST({q} AS VARCHAR) AS {q}"
+        return f"CAST(timezone('UTC', {q}) AS VARCHAR) || 'Z'"
+    return f"CAST({q} AS VARCHAR)"
+
+
+def _text(column: str, duck_type: str) -> str:
+    return f'{text_of(column, duck_type)} AS "{column}"'
 
 
 def _table_rules(
@@ -207,49 +217,101 @@ def _table_rules(
                 verdicts._fail(k, rid)
 
 
+def _freshness(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    suite: dict[str, Any],
+    types: dict[str, str],
+    verdicts: InputVerdicts,
+    chunk_rows: int,
+    now: datetime | None,
+) -> None:
+    """Judge freshness on the whole table, whatever rows the row rules judge: the newest value
+    of the column's typed view (`add_derived`, as GX sees it) against the suite's bounds."""
+    params = parameters(suite, now)
+    derived = suite.get("meta", {}).get("derived", {})
+    for e in suite["expectations"]:
+        if e["type"] != "expect_column_max_to_be_between":
+            continue
+        column, view = _source_column(e, suite), e["kwargs"]["column"]
+        if column not in types or view not in derived:
+            continue  # a missing column already failed the batch
+        low, high = (
+            params.get(b["$PARAMETER"]) if isinstance(b, dict) else b
+            for b in (e["kwargs"].get("min_value"), e["kwargs"].get("max_value"))
+        )
+        only = {"meta": {"derived": {view: derived[view]}}}
+        newest = None
+        cur = reader(con)
+        try:
+            cur.execute(f"SELECT {_text(column, types[column])} FROM {table}")
+            for rows in fetch_chunks(cur, chunk_rows):
+                values = add_derived(pd.DataFrame.from_records(rows, columns=[column]), only)
+                top = values[view].max(skipna=True)
+                if pd.notna(top) and (newest is None or top > newest):
+                    newest = float(top)
+        finally:
+            cur.close()
+        if (
+            newest is None
+            or (low is not None and newest < low)
+            or (high is not None and newest > high)
+        ):
+            rid = e["meta"]["id"]
+            verdicts._fail_batch(rid, f"no {rid.split('.')[1]} value is recent enough")
+
+
 def validate_table(
     con: duckdb.DuckDBPyConnection,
     table: str,
     suite: dict[str, Any],
     key: str,
     *,
+    rows: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
     now: datetime | None = None,
 ) -> InputVerdicts:
-    """Run the suite over a DuckDB table in chunks, in bounded memory (see the module doc)."""
+    """Run the suite over a DuckDB table in chunks, in bounded memory (see the module doc).
+
+    Args:
+        rows: A query of the rows the row rules judge, with the table's columns (default: the
+            whole table; a run gives the rows it claimed, `scope.rows_sql`). Batch rules judge
+            the whole table all the same, and failures of rows outside it are ignored.
+    """
     types = column_types(con, table)
     count = scalar(con, f"SELECT count(*) FROM {table}")
     verdicts = InputVerdicts(evaluated=int(count))
     _table_rules(con, table, suite, key, list(types), verdicts)
+    _freshness(con, table, suite, types, verdicts, chunk_rows, now)
     chunked = [
         e
         for e in suite["expectations"]
-        if _source_column(e, suite) in types
-        and (e["type"] not in TABLE_LEVEL or e["type"] == "expect_column_max_to_be_between")
+        if _source_column(e, suite) in types and e["type"] not in TABLE_LEVEL
     ]
-    fresh = {e["meta"]["id"] for e in chunked if e["type"] == "expect_column_max_to_be_between"}
-    stale = dict.fromkeys(fresh, 0)
-    chunks = 0
+    source = f"({rows}) AS judged" if rows is not None else table
     if chunked and key in types:
-        gx = _Gx({**suite, "expectations": chunked}, key, now)
+        gx: _Gx | None = None  # GX takes seconds to import: only when there are rows
         cur = reader(con)
         try:
-            cur.execute(f"SELECT {', '.join(_text(c, t) for c, t in types.items())} FROM {table}")
+            cur.execute(f"SELECT {', '.join(_text(c, t) for c, t in types.items())} FROM {source}")
             names = [d[0] for d in cur.description or ()]
-            for rows in fetch_chunks(cur, chunk_rows):
-                frame = pd.DataFrame.from_records(rows, columns=names)
-                chunks += 1
+            for chunk in fetch_chunks(cur, chunk_rows):
+                frame = pd.DataFrame.from_records(chunk, columns=names)
+                verdicts.judged += len(frame)
+                gx = gx or _Gx({**suite, "expectations": chunked}, key, now)
                 for r in gx.run(frame, verdicts):
-                    rid = _rule_id(r)
-                    if rid in fresh:
-                        stale[rid] += 1
-                    else:
-                        verdicts._fail_batch(rid)
+                    verdicts._fail_batch(_rule_id(r))
         finally:
             cur.close()
-    for rid, n in stale.items():
-        if n == chunks:  # no chunk's newest value is recent enough
-            verdicts._fail_batch(rid, f"no {rid.split('.')[1]} value is recent enough")
+    if rows is not None:
+        judged = {
+            k for (k,) in con.execute(f'SELECT CAST("{key}" AS VARCHAR) FROM {source}').fetchall()
+        }
+        verdicts.failed_by_key = {
+            k: ids for k, ids in verdicts.failed_by_key.items() if k in judged
+        }
+    else:
+        verdicts.judged = verdicts.evaluated
     ids = [e["meta"]["id"] for e in suite["expectations"]]
     verdicts.batch_failures.sort(key=ids.index)
     return verdicts

@@ -43,6 +43,7 @@ from governance_pipeline.llm.calls import (
 )
 from governance_pipeline.llm.endpoint import Endpoint
 from governance_pipeline.llm.retry import CallFailure, RetryPolicy
+from governance_pipeline.store import Connect
 from governance_pipeline.store.runs import now
 
 _T = TypeVar("_T")
@@ -60,14 +61,13 @@ async def call_batch(
     budget: Budget,
     on_result: Callable[[CallRequest, CallResult], None],
     poll_s: float,
-    con: duckdb.DuckDBPyConnection,
+    connect: Connect,
     job: str,
     retry: RetryPolicy | None = None,
 ) -> None:
     """Serve `requests` through the Batch API; report every request's result at the end.
 
-    Results reach `on_result` only after the last use of `con`, so the caller's writer never
-    shares the connection with this function.
+    The store is opened only to record a batch and its end, never while a batch is polled.
 
     Args:
         client: The client (its own retries off: `retry` retries each API call).
@@ -76,26 +76,28 @@ async def call_batch(
         budget: Reserved for each request before the batch is created.
         on_result: Receives every request's result.
         poll_s: Seconds between two polls of the batch.
-        con: The store, for `governance.llm_batch` (made with the store: `store.ddl`).
+        connect: Opens the store, for `governance.llm_batch` (made with the store: `store.ddl`).
         job: The job's name, to find its unfinished batches.
         retry: Attempts of each Batch API call; default 3 with short backoff.
     """
     retry = retry or RetryPolicy(max_retries=2, backoff_s=0.5)
+    with connect() as con:
+        unfinished = _unfinished(con, job)
     by_hash = {r.request_hash: r for r in requests}
     results: dict[str, CallResult] = {}
     try:
-        for batch_id in _unfinished(con, job):  # a killed run's batch: already paid for
+        for batch_id in unfinished:  # a killed run's batch: already paid for
             try:
-                _, found = await _finish(client, con, batch_id, endpoint, retry, poll_s)
+                _, found = await _finish(client, connect, batch_id, endpoint, retry, poll_s)
             except openai.NotFoundError:  # gone (or another endpoint now): nothing to collect
-                _mark(con, batch_id, "not_found")
+                _mark(connect, batch_id, "not_found")
                 continue
             for h, result in found.items():
                 budget.settle((0, 0.0), (result.tokens_in + result.tokens_out, result.cost_usd))
                 if h in by_hash:
                     budget.bound.observe(prompt_bytes(by_hash[h].body), result.tokens_in)
                 results[h] = result
-        await _send(client, con, requests, endpoint, budget, results, job, retry, poll_s)
+        await _send(client, connect, requests, endpoint, budget, results, job, retry, poll_s)
     except CallFailure as exc:  # the Batch API itself failed: every request left fails
         for req in requests:
             results.setdefault(
@@ -108,7 +110,7 @@ async def call_batch(
 
 async def _send(
     client: openai.AsyncOpenAI,
-    con: duckdb.DuckDBPyConnection,
+    connect: Connect,
     requests: Sequence[CallRequest],
     endpoint: Endpoint,
     budget: Budget,
@@ -134,8 +136,8 @@ async def _send(
     status: str | None = None
     done: dict[str, CallResult] = {}
     try:
-        batch_id = await _submit(client, con, [r for r, _ in to_send], job, retry)
-        status, done = await _finish(client, con, batch_id, endpoint, retry, poll_s)
+        batch_id = await _submit(client, connect, [r for r, _ in to_send], job, retry)
+        status, done = await _finish(client, connect, batch_id, endpoint, retry, poll_s)
     finally:
         for req, reserved in to_send:  # a failure gives back what it reserved
             result = done.get(req.request_hash)
@@ -167,7 +169,7 @@ def _unfinished(con: duckdb.DuckDBPyConnection, job: str) -> list[str]:
 
 async def _submit(
     client: openai.AsyncOpenAI,
-    con: duckdb.DuckDBPyConnection,
+    connect: Connect,
     requests: Sequence[CallRequest],
     job: str,
     retry: RetryPolicy,
@@ -197,16 +199,17 @@ async def _submit(
             metadata={"job": job},
         ),
     )
-    con.execute(
-        "INSERT INTO governance.llm_batch VALUES (?, ?, ?, ?, 'submitted', ?, NULL)",
-        [created.id, job, upload.id, len(requests), now()],
-    )
+    with connect() as con:
+        con.execute(
+            "INSERT INTO governance.llm_batch VALUES (?, ?, ?, ?, 'submitted', ?, NULL)",
+            [created.id, job, upload.id, len(requests), now()],
+        )
     return created.id
 
 
 async def _finish(
     client: openai.AsyncOpenAI,
-    con: duckdb.DuckDBPyConnection,
+    connect: Connect,
     batch_id: str,
     endpoint: Endpoint,
     retry: RetryPolicy,
@@ -228,16 +231,17 @@ async def _finish(
                 if line.strip():
                     result = _result(json.loads(line), endpoint, latency_ms)
                     results[result.request_hash] = result
-    _mark(con, batch_id, current.status)
+    _mark(connect, batch_id, current.status)
     return current.status, results
 
 
-def _mark(con: duckdb.DuckDBPyConnection, batch_id: str, status: str) -> None:
+def _mark(connect: Connect, batch_id: str, status: str) -> None:
     """Record that a batch ended, so no later run collects it again."""
-    con.execute(
-        "UPDATE governance.llm_batch SET status = ?, finished_at = ? WHERE batch_id = ?",
-        [status, now(), batch_id],
-    )
+    with connect() as con:
+        con.execute(
+            "UPDATE governance.llm_batch SET status = ?, finished_at = ? WHERE batch_id = ?",
+            [status, now(), batch_id],
+        )
 
 
 def _result(line: dict[str, Any], endpoint: Endpoint, latency_ms: float) -> CallResult:

@@ -7,6 +7,12 @@ whatever has arrived, writes it in one transaction on a worker thread while the 
 on sending, then waits `interval_s` (0.1 s) for more. A result that ends after a quiet spell is
 written at once; under load, one commit holds everything that ended in the interval.
 
+Each commit opens the store, writes and closes it (`store.connection`: tens of milliseconds,
+a checkpoint included), so between two commits the file is free: the alert sensor, `govern
+report` or a read-only DuckDB shell can open it while the stage is calling the model. While
+another process holds the file, the writer waits its turn and the calls go on; what arrives
+meanwhile is in the journal, and goes into the next commit.
+
 What a paid answer costs is never lost to the wait: before it joins the commit buffer it is in
 the call journal next to the store (`journal`), which the commit deletes once the store has it
 and which the next stage folds into `llm_cache` (`recover`) when a process died first. A kill
@@ -32,7 +38,7 @@ from governance_pipeline.cli.progress import PROGRESS_LOGGER
 from governance_pipeline.llm import journal
 from governance_pipeline.llm.calls import CallRequest, CallResult, CallStatus
 from governance_pipeline.outputs.answers import at_rest
-from governance_pipeline.store import transaction
+from governance_pipeline.store import Connect, transaction
 from governance_pipeline.store.runs import now
 
 PROGRESS = logging.getLogger(PROGRESS_LOGGER)
@@ -56,7 +62,8 @@ class CallLog:
     """The recorder of one run's LLM stage.
 
     Args:
-        con: The store; used by one thread at a time (the writer's, while `flushing`).
+        connect: Opens the store for one commit (the writer's thread opens it while
+            `flushing`, and never holds it in between).
         schema: The job's schema.
         key: The source key column.
         run_id: The run the calls belong to.
@@ -69,7 +76,7 @@ class CallLog:
 
     def __init__(
         self,
-        con: duckdb.DuckDBPyConnection,
+        connect: Connect,
         schema: str,
         key: str,
         run_id: str,
@@ -78,7 +85,7 @@ class CallLog:
         on_progress: Callable[[int, int], None] | None = None,
         interval_s: float = 0.1,
     ) -> None:
-        self.con, self.schema, self.key = con, schema, key
+        self.connect, self.schema, self.key = connect, schema, key
         self.run_id, self.model, self.total = run_id, model, total
         self.on_progress = on_progress
         self.interval_s = interval_s
@@ -89,7 +96,8 @@ class CallLog:
         """Rows answered from the cache, for progress."""
         self._buffer: list[Entry] = []
         self._wake: asyncio.Event | None = None
-        directory = journal_dir(con)
+        with connect() as con:
+            directory = journal_dir(con)
         self.journal = journal.Journal(directory, f"{schema}-{run_id}") if directory else None
 
     def add(self, request: CallRequest, result: CallResult, repairs: str | None = None) -> None:
@@ -134,7 +142,8 @@ class CallLog:
                     self._close()
 
     def write(self, entries: list[Entry]) -> None:
-        """Write results now, in one transaction (outside `flushing`)."""
+        """Write results now, in one transaction (outside `flushing`; inside a connection of
+        the caller's thread, in that connection's attachment)."""
         if entries:
             self._progress(self._write([replace(e, result=_kept(e.result)) for e in entries]))
 
@@ -202,8 +211,7 @@ class CallLog:
         cache = _columns([self._cache_row(r) for r in paid.values()])
         superseded = [e.repairs for e in entries if e.repairs and e.result.status in _ANSWERED]
         constants = {"run_id": self.run_id, "model": self.model}
-        con = self.con
-        with transaction(con):
+        with self.connect() as con, transaction(con):
             if paid:
                 _insert(con, "governance.llm_cache", cache, {}, "OR IGNORE")
             if superseded:

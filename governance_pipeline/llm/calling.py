@@ -10,6 +10,11 @@ crash mid-stage loses nothing that was paid for, and the next run pays only for 
 `llm_call` holds one row per row key and call of the run: exactly one of them carries the row's
 outcome (`ok`, `cached`, `failed`, `over_budget`); a repaired row also has its first answer,
 `superseded`, or its failed repair, `repair_failed`.
+
+The stage never holds the store while it waits for the model: it opens it to read its inputs
+and the cache, then once per group commit (`CallLog`), to read the answers a repair needs, and
+at the end for its figures; so a run in its LLM stage leaves the file to the alert sensor,
+`govern report` and DuckDB shells between commits.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from governance_pipeline.llm.retry import RetryPolicy
 from governance_pipeline.outputs.contracts import Contract
 from governance_pipeline.settings import Settings
 from governance_pipeline.spec import ResolvedSpec
+from governance_pipeline.store import Connect
 
 OnResult = Callable[[CallRequest, CallResult], None]
 Progress = Callable[[int, int], None]
@@ -53,9 +59,10 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class _Stage:
-    """What the stage's calls share: the spec, the endpoint, the run's budget and its log."""
+    """What the stage's calls share: the store, the spec, the endpoint, the run's budget and
+    its log."""
 
-    con: duckdb.DuckDBPyConnection
+    connect: Connect
     spec: ResolvedSpec
     endpoint: Endpoint
     budget: Budget
@@ -67,25 +74,30 @@ class _Stage:
 
 
 def call_model(
-    con: duckdb.DuckDBPyConnection,
+    connect: Connect,
     spec: ResolvedSpec,
     endpoint: Endpoint,
     run_id: str,
     on_progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Serve the run's model inputs from the cache or the endpoint; record each call in
-    `llm_call`."""
+    `llm_call`.
+
+    Args:
+        connect: Opens the store, for each short read and commit (`store.opener(path)`).
+    """
     job = spec.job
     key = job.source.key
-    rows = con.execute(
-        f"SELECT {key}, data, request_hash FROM {job.job}.model_input WHERE run_id = ? "
-        f"ORDER BY {key}",
-        [run_id],
-    ).fetchall()
+    with connect() as con:
+        rows = con.execute(
+            f"SELECT {key}, data, request_hash FROM {job.job}.model_input WHERE run_id = ? "
+            f"ORDER BY {key}",
+            [run_id],
+        ).fetchall()
     keys_by_hash: dict[str, list[Any]] = defaultdict(list)
     bodies: dict[str, dict[str, Any]] = {}
     requests = RequestBuilder(spec, endpoint)
-    for k, data, h in rows:
+    for k, data, h in rows:  # with the store closed
         keys_by_hash[h].append(k)
         if h not in bodies:
             bodies[h] = requests.body(json.loads(data))
@@ -94,21 +106,23 @@ def call_model(
                     f"{job.job}.model_input was built for another endpoint, model or spec than "
                     f"this run's ({endpoint.describe()}); materialise model_input again"
                 )
-    con.execute(f"DELETE FROM {job.job}.llm_call WHERE run_id = ?", [run_id])
-    log = CallLog(con, job.job, key, run_id, endpoint.model, len(rows), on_progress)
-    cached = _cached(con, list(keys_by_hash))
-    log.write([Entry(_request(h, bodies, keys_by_hash), r) for h, r in cached.items()])
+    with connect() as con:
+        con.execute(f"DELETE FROM {job.job}.llm_call WHERE run_id = ?", [run_id])
+        log = CallLog(connect, job.job, key, run_id, endpoint.model, len(rows), on_progress)
+        cached = _cached(con, list(keys_by_hash))
+        log.write([Entry(_request(h, bodies, keys_by_hash), r) for h, r in cached.items()])
     pending = [_request(h, bodies, keys_by_hash) for h in keys_by_hash if h not in cached]
     stage = _Stage(
-        con, spec, endpoint, Budget(job.budget.max_tokens, job.budget.max_cost_usd), log, bodies
+        connect, spec, endpoint, Budget(job.budget.max_tokens, job.budget.max_cost_usd), log, bodies
     )
-    if pending or job.model.repair:
+    if pending or (job.model.repair and rows):
         asyncio.run(_run(stage, pending))
-    stats = con.execute(
-        f"SELECT status, count(*), sum(tokens_in), sum(tokens_out), sum(cost_usd), sum(attempt) "
-        f"FROM {job.job}.llm_call WHERE run_id = ? GROUP BY status",
-        [run_id],
-    ).fetchall()
+    with connect() as con:
+        stats = con.execute(
+            f"SELECT status, count(*), sum(tokens_in), sum(tokens_out), sum(cost_usd), "
+            f"sum(attempt) FROM {job.job}.llm_call WHERE run_id = ? GROUP BY status",
+            [run_id],
+        ).fetchall()
     return {
         "rows": len(rows),
         "requests": len(keys_by_hash),
@@ -159,7 +173,7 @@ async def _run(stage: _Stage, pending: list[CallRequest]) -> None:
                     budget=stage.budget,
                     on_result=on_result,
                     poll_s=Settings().batch_poll_s,
-                    con=stage.con,
+                    connect=stage.connect,
                     job=stage.spec.name,
                     retry=policy,
                 )
@@ -187,19 +201,22 @@ async def _run(stage: _Stage, pending: list[CallRequest]) -> None:
 async def _repair(stage: _Stage, send: Callable[[Sequence[CallRequest], OnResult], Any]) -> None:
     """Ask once more for each distinct answer of the run that breaks the contract."""
     log = stage.log
-    answers = stage.con.execute(
-        f"SELECT c.request_hash, any_value(k.content), list(c.{log.key} ORDER BY c.{log.key}), "
-        f"any_value(m.data) FROM {log.schema}.llm_call c "
-        "JOIN governance.llm_cache k USING (request_hash) "
-        f"JOIN {log.schema}.model_input m ON m.{log.key} = c.{log.key} AND m.run_id = c.run_id "
-        "WHERE c.run_id = ? AND list_contains(?, c.status) GROUP BY c.request_hash",
-        [log.run_id, [s.value for s in ANSWERED]],
-    ).fetchall()
-    todo = repair.repairs_needed(
+    with stage.connect() as con:
+        answers = con.execute(
+            f"SELECT c.request_hash, any_value(k.content), "
+            f"list(c.{log.key} ORDER BY c.{log.key}), any_value(m.data) "
+            f"FROM {log.schema}.llm_call c JOIN governance.llm_cache k USING (request_hash) "
+            f"JOIN {log.schema}.model_input m ON m.{log.key} = c.{log.key} "
+            "AND m.run_id = c.run_id "
+            "WHERE c.run_id = ? AND list_contains(?, c.status) GROUP BY c.request_hash",
+            [log.run_id, [s.value for s in ANSWERED]],
+        ).fetchall()
+    todo = repair.repairs_needed(  # the contract judges with the store closed
         Contract(stage.spec), [(h, c, tuple(ks), d) for h, c, ks, d in answers], stage.bodies
     )
     stage.repairs = len(todo)
-    cached = _cached(stage.con, [req.request_hash for req, _ in todo])
+    with stage.connect() as con:
+        cached = _cached(con, [req.request_hash for req, _ in todo])
     log.write(
         [Entry(req, cached[req.request_hash], h) for req, h in todo if req.request_hash in cached]
     )

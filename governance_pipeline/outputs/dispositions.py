@@ -33,6 +33,13 @@ class Disposition(StrEnum):
     """No stage recorded an outcome: a defect, which fails the ledger check."""
 
 
+SETTLED = frozenset(
+    {Disposition.ENRICHED, Disposition.OUTPUT_QUARANTINED, Disposition.INPUT_QUARANTINED}
+)
+"""Final outcomes: a row that ended so is not due again until its content or the spec changes
+(`inputs.scope`). The others (withheld, call_failed, over_budget) are retried by the next run."""
+
+
 def counts(rows: Iterable[tuple[str, int]]) -> dict[Disposition, int]:
     """(disposition, count) rows read from the ledger, keyed by `Disposition`.
 

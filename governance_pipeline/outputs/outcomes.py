@@ -3,12 +3,15 @@ the row ledger that gives every input row of the batch exactly one disposition, 
 
     stage     the contract judges each answer (with the redacted input it answers); compliant
               outputs go to `staged_output`, the rest to `output_quarantine`
-    ledger    one disposition per input row; a compliant row is `enriched`
+    ledger    one disposition per input row of the run's scope; a compliant row is `enriched`
     gate      when a blocking SLA is breached, the run's `enriched` rows become `withheld`
-    publish   `enriched` receives exactly the rows the ledger marks `enriched`
+    settle    `row_state` takes the outcome of each of the run's rows but the `enriched` ones
+    publish   `enriched` receives exactly the rows the ledger marks `enriched`, and they settle
 
 Publication comes last, after the SLAs, so that a blocking check can stop it; the ledger is
-final before it, so a blocked run still accounts for every row.
+final before it, so a blocked run still accounts for every row. Settling is what keeps a row
+out of the next run's scope (`inputs.scope`): a `withheld` row settles as not settled, so it is
+due again; an `enriched` row settles only with its publication.
 
 Dispositions (`outputs.dispositions.Disposition`): `enriched`, `withheld` (met the contract; a
 blocking SLA stopped publication), `input_quarantined`, `output_quarantined`, `call_failed`,
@@ -31,7 +34,7 @@ from governance_pipeline.outputs.contracts import Contract
 from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.sla.verdicts import SlaVerdict
 from governance_pipeline.spec import ResolvedSpec
-from governance_pipeline.store import frame, one, replace_rows, runs, transaction
+from governance_pipeline.store import first, frame, one, replace_rows, runs, transaction
 from governance_pipeline.store.runs import RunStatus, now
 
 
@@ -122,11 +125,48 @@ def gate(
     return blocking
 
 
+def settle(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
+    """Record in `row_state` the outcome of each keyed row of the run that publication does not
+    wait for (after the gate: a withheld row is recorded as withheld, so it is due again); keys
+    the run found shared by several rows leave `row_state`, so once told apart they are new.
+    """
+    s, key = spec.job.job, spec.job.source.key
+    with transaction(con):
+        con.execute(
+            f"DELETE FROM {s}.row_state WHERE {key} IN (SELECT {key} FROM {s}.input_quarantine "
+            f"WHERE run_id = ? AND source_row IS NOT NULL AND {key} IS NOT NULL)",
+            [run_id],
+        )
+        settled = _settle(con, spec, run_id, published=False)
+    return {"settled": settled}
+
+
+def _settle(
+    con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str, *, published: bool
+) -> int:
+    """Copy the outcome of the run's ledger rows into `row_state`, with the hashes the run
+    claimed them under: the `enriched` rows (`published`), or all the others."""
+    s, key = spec.job.job, spec.job.source.key
+    rows = first(
+        con,
+        f"INSERT OR REPLACE INTO {s}.row_state "
+        f"({key}, content_hash, state_hash, run_id, disposition, settled_at) "
+        f"SELECT l.{key}, c.content_hash, c.state_hash, l.run_id, l.disposition, $now "
+        f"FROM {s}.row_ledger l JOIN {s}.row_scope c ON c.{key} = l.{key} AND c.run_id = l.run_id "
+        f"WHERE l.run_id = $run AND l.source_row IS NULL "
+        "AND (l.disposition = $enriched) = $published",
+        {"run": run_id, "now": now(), "enriched": Disposition.ENRICHED, "published": published},
+    )
+    return int(rows[0]) if rows else 0
+
+
 def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
-    """Publish the rows the ledger marks `enriched` for the run, which closes it as `succeeded`.
+    """Publish the rows the ledger marks `enriched` for the run, which settles them and closes
+    the run as `succeeded`, in one transaction.
 
     `enriched` is the published table: one row per source key, the latest verdict. Keys of this
-    batch that did not pass are removed from it, so it never shows a stale enrichment.
+    run's scope that did not pass are removed from it, so it never shows a stale enrichment;
+    keys outside the scope keep their row.
     """
     s, key = spec.job.job, spec.job.source.key
     with transaction(con):
@@ -143,6 +183,7 @@ def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> 
             "WHERE o.run_id = $run AND l.disposition = $enriched",
             {"run": run_id, "now": now(), "enriched": Disposition.ENRICHED},
         )
+        _settle(con, spec, run_id, published=True)
         runs.finish(con, run_id, RunStatus.SUCCEEDED)
     published, warned = one(
         con, f"SELECT count(*), count(warnings) FROM {s}.enriched WHERE run_id = ?", [run_id]
@@ -151,7 +192,7 @@ def publish(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> 
 
 
 def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str) -> dict[str, Any]:
-    """One row per raw row of the run, with its disposition and the reason for it.
+    """One row per raw row of the run's scope, with its disposition and the reason for it.
 
     Quarantined input rows are counted as quarantined (a row with a NULL or shared key by its
     position, `source_row`); every other row of the batch has a key of its own, which joins it

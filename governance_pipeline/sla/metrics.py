@@ -11,8 +11,10 @@ the current run's start) or the last N runs; a run counts once its ledger is wri
                         keeps its first call's latency, which is not this run's)
     cost_per_1k_rows    cost of the window / its rows x 1000; cost_per_run: cost / runs
     tokens_per_run      tokens in and out / runs: the token budget
-    freshness_hours     age of the newest published row, now (an SLA measured before this run
-                        publishes: the staleness consumers saw, at its worst)
+    freshness_hours     age of the published table, now: since its newest row, or since the
+                        last run that published every row of its scope (one with nothing due
+                        included: the table was current); measured before this run publishes,
+                        the staleness consumers saw, at its worst
     schedule_delay      the latest start of a scheduled run after its tick, in minutes
 """
 
@@ -30,7 +32,7 @@ from governance_pipeline.outputs import dispositions
 from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.spec import Metric, RollingRuns
 from governance_pipeline.store import one
-from governance_pipeline.store.runs import now
+from governance_pipeline.store.runs import RunStatus, now
 
 Window = Literal["run", "day"] | RollingRuns
 
@@ -92,7 +94,19 @@ def measure(
     )
     p50, p95, p99 = quantiles or (None, None, None)
     n_runs = len(runs)
-    fresh_at, published = one(con, f"SELECT max(enriched_at), count(*) FROM {job}.enriched")
+    fresh_at, published = one(  # a succeeded run with nothing due leaves the table fresh
+        con,
+        f"SELECT greatest(max(enriched_at), (SELECT max(r.finished_at) FROM governance.run r "
+        f"WHERE r.job = $job AND r.status = $succeeded AND NOT EXISTS (SELECT 1 FROM "
+        f"{job}.row_ledger l WHERE l.run_id = r.run_id "
+        "AND NOT list_contains($settled, l.disposition)))), "
+        f"count(*) FROM {job}.enriched",
+        {
+            "job": job,
+            "succeeded": RunStatus.SUCCEEDED.value,
+            "settled": [d.value for d in dispositions.SETTLED],
+        },
+    )
     at = at or now()
     freshness = (at - fresh_at).total_seconds() / 3600 if fresh_at is not None else None
     delays = [

@@ -19,6 +19,8 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
     s = summary
     console.print(f"[bold]{s.job}[/bold] run {s.run_id}")
     console.print(f"endpoint: {s.endpoint}", highlight=False)
+    if s.scope:
+        console.print(f"scope: {s.scope_summary}", highlight=False)
     if s.served_by:
         served = ", ".join(
             f"{m}" + (f" ({fp})" if fp else "") + f" x{n}" for m, fp, n in s.served_by

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import duckdb
@@ -23,6 +24,10 @@ class RunSummary:
     run_id: str
     endpoint: str
     rows_in: int = 0
+    """Rows in the run's ledger: its scope (see `scope`)."""
+    scope: dict[str, int] = field(default_factory=dict)
+    """Source rows by why they were in the run's scope or not: new, changed, spec_changed,
+    retried, unkeyed; unchanged, skipped (`inputs.scope`)."""
     by_disposition: dict[Disposition, int] = field(default_factory=dict)
     reasons: list[tuple[Disposition, str, int]] = field(default_factory=list)
     tokens_in: int = 0
@@ -41,6 +46,13 @@ class RunSummary:
     """(served model, system fingerprint, calls) of the run's answered calls, most first."""
 
     @property
+    def scope_summary(self) -> str:
+        """The scope in words, e.g. `nothing new: 40 rows unchanged`."""
+        from governance_pipeline.inputs.scope import describe
+
+        return describe(self.scope)
+
+    @property
     def breached(self) -> list[SlaVerdict]:
         """SLAs the run did not hold."""
         return [v for v in self.slas if not v.passed]
@@ -53,8 +65,14 @@ class RunSummary:
 
 def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSummary:
     """Read a run's ledger, calls and SLA verdicts into a summary."""
-    endpoint = first(con, "SELECT endpoint FROM governance.run WHERE run_id = ?", [run_id])
-    summary = RunSummary(job, run_id, endpoint[0] if endpoint else "unknown")
+    row = first(
+        con,
+        "SELECT endpoint, json_extract(summary, '$.scope') FROM governance.run WHERE run_id = ?",
+        [run_id],
+    )
+    summary = RunSummary(job, run_id, row[0] if row else "unknown")
+    if row and row[1]:
+        summary.scope = {k: int(v) for k, v in json.loads(row[1]).items()}
     summary.by_disposition = dispositions.counts(
         con.execute(
             f"SELECT disposition, count(*) FROM {job}.row_ledger WHERE run_id = ? "

@@ -141,6 +141,7 @@ def load(path: Path | str, user_instructions: list[str] | None = None) -> Resolv
         policies=resolved,
         slas=list(slas.values()),
         spec_hash=spec_hash(job, resolved, list(slas.values())),
+        output_hash=output_hash(job, resolved),
     )
 
 
@@ -359,6 +360,47 @@ def spec_hash(job: JobSpec, policies: list[Resolved[Policy]], slas: list[Resolve
         "job": job.model_dump(mode="json", exclude={"extends", "alerts"}),
         "policies": [rp.item.model_dump(mode="json") for rp in policies],
         "slas": [rs.item.model_dump(mode="json") for rs in slas],
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+_NOT_OUTPUTS: dict[str, Any] = {
+    # what neither the rows a model sees nor the verdicts on its answers depend on
+    "extends": True,
+    "alerts": True,
+    "slas": True,
+    "policies": True,  # the resolved ones count, below
+    "schedule": True,
+    "budget": True,
+    "name": True,
+    "description": True,
+    "owner": True,
+    "source": {
+        "min_rows": True,  # batch-level rules stop a run; they do not judge a row
+        "allow_new_columns": True,
+        "columns": {"__all__": {"description", "max_age_hours"}},
+    },
+    "model": {
+        "concurrency",
+        "timeout_s",
+        "max_retries",
+        "backoff_s",
+        "requests_per_minute",
+        "tokens_per_minute",
+        "batch",
+    },
+}
+
+
+def output_hash(job: JobSpec, policies: list[Resolved[Policy]]) -> str:
+    """Content hash of what a row's outcome depends on: the spec without its SLAs, schedule,
+    budget, alerts, pacing and descriptive fields (a row settled under one output hash and
+    model is not processed again; see `inputs.scope`). Where in doubt a field counts: a row
+    done again costs a cache hit, a row wrongly left alone keeps a stale verdict."""
+    content = {
+        "job": job.model_dump(mode="json", exclude=_NOT_OUTPUTS),
+        "policies": [rp.item.model_dump(mode="json", exclude={"description"}) for rp in policies],
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

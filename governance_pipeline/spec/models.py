@@ -416,6 +416,8 @@ class ResolvedSpec(_Model):
     slas: list[Resolved[Sla]]
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     spec_hash: str
+    output_hash: str
+    """The part of `spec_hash` a row's outcome depends on (see `loading.output_hash`)."""
 
     @property
     def name(self) -> str:

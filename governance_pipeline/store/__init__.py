@@ -3,23 +3,24 @@
 Every table's DDL is in `store.ddl`; `runs` holds a run's lifecycle in `governance.run`.
 
 Every table a run writes carries `run_id`. Writes of a stage replace that stage's rows for the
-run in one transaction, so a retried step never duplicates a row. `validated_input` and
-`model_input` are working tables: each run starts by removing the rows of runs already closed;
-the other tables keep history.
+run in one transaction, so a retried step never duplicates a row. `validated_input`,
+`model_input` and `row_scope` are working tables: each run starts by removing the rows of runs
+already closed; the other tables keep history, but `row_state`, which holds each key's latest
+outcome (`inputs.scope`). Connections are short (`store.connection`).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
 
-from governance_pipeline.errors import StoreError
+from governance_pipeline.store.connection import Connect as Connect
+from governance_pipeline.store.connection import connect as connect
+from governance_pipeline.store.connection import opener as opener
 from governance_pipeline.store.ddl import (
     GOVERNANCE_DDL,
     job_ddl,
@@ -36,63 +37,19 @@ if TYPE_CHECKING:  # at run time the spec package imports alerting, which reads 
 
 __all__ = [
     "GOVERNANCE_DDL",
+    "Connect",
     "column_types",
     "connect",
     "ensure_job_schema",
     "fetch_chunks",
     "frame",
     "job_ddl",
+    "opener",
     "reader",
     "replace_rows",
     "table_exists",
     "transaction",
 ]
-
-
-@contextmanager
-def connect(
-    path: Path | str, *, read_only: bool = False, wait_s: float = 30.0
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the DuckDB file, waiting while another process holds its lock.
-
-    Raises:
-        StoreError: the file cannot be opened within `wait_s` seconds.
-    """
-    path = Path(path)
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            con = _attach(path, read_only)
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise StoreError(
-                    f"cannot open the store {path}: {exc}. Set GOVERNANCE_DB to another file, "
-                    "or stop the process that holds it."
-                ) from None
-            time.sleep(0.2)
-    try:
-        if not read_only:
-            con.execute(GOVERNANCE_DDL)
-        yield con
-    finally:
-        con.close()
-
-
-def _attach(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """Attach the file under the catalog name `store`: the default file is governance.duckdb,
-    and a catalog named `governance` would make the `governance` schema ambiguous."""
-    con = duckdb.connect()
-    try:
-        quoted = str(path).replace("'", "''")
-        con.execute(f"ATTACH '{quoted}' AS store{' (READ_ONLY)' if read_only else ''}")
-        con.execute("USE store")
-    except Exception:
-        con.close()
-        raise
-    return con
 
 
 @contextmanager

@@ -10,7 +10,8 @@ bring a store made by an older version up to date, and are the only place column
     governance  llm_cache, run, alert, incident, alert_delivery, spec_version, llm_batch,
                 token_vault, reidentification
     <job>       validated_input, input_quarantine, model_input, llm_call, staged_output,
-                enriched, output_quarantine, row_ledger, sla_result; the view row_audit
+                enriched, output_quarantine, row_ledger, sla_result, row_scope, row_state;
+                the view row_audit
 """
 
 from __future__ import annotations
@@ -112,6 +113,11 @@ CREATE TABLE IF NOT EXISTS {s}.sla_result (
     run_id VARCHAR, sla_id VARCHAR, metric VARCHAR, level VARCHAR, severity VARCHAR,
     bound VARCHAR, threshold DOUBLE, measured DOUBLE, sample_size BIGINT, passed BOOLEAN,
     description VARCHAR, spec_hash VARCHAR, measured_at TIMESTAMP, {sla_columns});{sla_added}
+CREATE TABLE IF NOT EXISTS {s}.row_scope (
+    run_id VARCHAR, {k}, content_hash VARCHAR, state_hash VARCHAR, due VARCHAR);
+CREATE TABLE IF NOT EXISTS {s}.row_state (
+    {k} PRIMARY KEY, content_hash VARCHAR, state_hash VARCHAR, run_id VARCHAR,
+    disposition VARCHAR, settled_at TIMESTAMP);
 """
 
 

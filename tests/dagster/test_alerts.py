@@ -114,9 +114,9 @@ def test_a_breach_alerts_once_and_its_recovery_notifies_once(
         with store.connect(demo_db) as con:
             con.execute("ALTER TABLE raw.support_tickets_away RENAME TO support_tickets")
 
-        # run 3: a good model (asked afresh); the checks pass, the run succeeds
-        with store.connect(demo_db) as con:
-            con.execute("DELETE FROM governance.llm_cache")
+        # run 3: a good model (another model: every row is due again, asked afresh); the
+        # checks pass, the run succeeds
+        monkeypatch.setenv("GOVERNANCE_MODEL", "better-model")
         http.received.clear()
         good = run(triage)
         assert good.success
@@ -157,7 +157,7 @@ def test_a_run_with_no_sample_leaves_the_incident_open(
     """A breach opens the compliance incident; a run against a dead endpoint measures nothing
     (every row `call_failed`), so it must not close it or send a recovery (in PagerDuty that
     would resolve a real breach); the next measured pass closes it with one notice. The
-    cache-only rerun after it has no latency sample: it judges no call of its own."""
+    rerun after it has nothing due, so no latency sample: it judges no call of its own."""
     defs = definitions_for(load_specs(SPEC_DIR), str(demo_db))
     instance = dg.DagsterInstance.ephemeral()
     resources = {"store": GovernanceStore(db_path=str(demo_db))}
@@ -177,8 +177,7 @@ def test_a_run_with_no_sample_leaves_the_incident_open(
         monkeypatch.setenv("GOVERNANCE_PAGERDUTY_ROUTING_KEY", "routing-key")
         with FakeOpenAI(wrong_enum) as bad:
             run_and_look(bad)
-        with store.connect(demo_db) as con:
-            con.execute("DELETE FROM governance.llm_cache")
+        monkeypatch.setenv("GOVERNANCE_MODEL", "better-model")  # another model: all rows due
         with FakeOpenAI(triage) as dead:
             dead.down = True
             run_and_look(dead)
@@ -192,7 +191,7 @@ def test_a_run_with_no_sample_leaves_the_incident_open(
         assert ("support_triage:sla_triage_compliance", "resolve") not in actions
         with FakeOpenAI(triage) as good:
             run_and_look(good)
-            rerun = run_and_look(good)  # every answer from the cache
+            rerun = run_and_look(good)  # nothing due: no call of its own
         actions = [(r.json["dedup_key"], r.json["event_action"]) for r in http.at("/pagerduty")]
     assert actions.count(("support_triage:sla_triage_compliance", "resolve")) == 1
     latency = next(

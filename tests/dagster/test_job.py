@@ -103,26 +103,24 @@ def test_job_end_to_end(demo_db: Path, endpoint_env: FakeOpenAI) -> None:
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["no_pii"] and checks["ledger_complete"] and checks["sla_triage_compliance"]
 
-    # a rerun with nothing changed makes zero calls
+    # a rerun with nothing changed has nothing due: no call, no ledger row, nothing republished
+    with store.connect(demo_db, read_only=True) as con:
+        before = con.execute(f"SELECT * FROM {JOB}.enriched ORDER BY ticket_id").fetchall()
     rerun = materialise(demo_db)
     assert rerun.success
     assert endpoint_env.calls == calls_first
     with store.connect(demo_db) as con:
-        assert (
-            one(
-                con,
-                f"SELECT count(*) FROM {JOB}.llm_call WHERE run_id = ? AND status <> 'cached'",
-                rerun.run_id,
+        for table in ("llm_call", "model_input", "row_ledger", "validated_input"):
+            assert (
+                one(con, f"SELECT count(*) FROM {JOB}.{table} WHERE run_id = ?", rerun.run_id) == 0
             )
-            == 0
+        scope = json.loads(
+            one(con, "SELECT summary->'$.scope' FROM governance.run WHERE run_id = ?", rerun.run_id)
         )
-        assert (
-            one(con, f"SELECT count(*) FROM {JOB}.row_ledger WHERE run_id = ?", rerun.run_id) == 40
-        )
-        assert one(con, f"SELECT count(*) FROM {JOB}.enriched") == one(
-            con,
-            f"SELECT count(*) FROM {JOB}.row_ledger WHERE run_id = ? AND disposition = 'enriched'",
-            rerun.run_id,
+        assert scope["unchanged"] == 40 and sum(scope.values()) == 40
+        assert con.execute(f"SELECT * FROM {JOB}.enriched ORDER BY ticket_id").fetchall() == before
+        assert one(con, "SELECT status FROM governance.run WHERE run_id = ?", rerun.run_id) == (
+            "succeeded"
         )
 
 
@@ -206,11 +204,11 @@ def test_a_blocking_breach_keeps_the_previous_publication(
     assert first.success
     with store.connect(demo_db) as con:
         published = con.execute(f"SELECT ticket_id, run_id FROM {JOB}.enriched").fetchall()
-        con.execute("DELETE FROM governance.llm_cache")  # the next model is asked afresh
     assert published and {r for _, r in published} == {first.run_id}
 
     with FakeOpenAI(worse) as bad:
         monkeypatch.setenv("OPENAI_BASE_URL", bad.base_url)
+        monkeypatch.setenv("GOVERNANCE_MODEL", "worse-model")  # another model: every row due
         second = materialise(demo_db)
     assert not second.success
     checks = {e.check_name: e.passed for e in second.get_asset_check_evaluations()}

@@ -208,6 +208,10 @@ def _slow_triage(body: dict) -> str:
 
 
 def test_two_overlapping_runs_keep_their_own_ids(demo_db: Path, tmp_path: Path) -> None:
+    """Two `govern run` of one job on one store, overlapping (Dagster's run queue would keep
+    them apart; in-process runs are not queued): each writes under its own id, and together
+    they process each row once: the later one finds the rows claimed by the earlier run, or
+    already settled by it."""
     with FakeOpenAI(_slow_triage) as server:
         env = {
             "OPENAI_BASE_URL": server.base_url,
@@ -219,25 +223,34 @@ def test_two_overlapping_runs_keep_their_own_ids(demo_db: Path, tmp_path: Path) 
         second = govern(demo_db, "run", JOB, env=env)
         outs = [p.communicate(timeout=300)[0] for p in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], outs
+    assert server.calls == 36  # each valid row called once
     with store.connect(demo_db, read_only=True) as con:
         runs = con.execute(
-            "SELECT run_id, status FROM governance.run WHERE job = ? ORDER BY started_at", [JOB]
+            "SELECT run_id, status, summary->>'$.scope.skipped', summary->>'$.scope.unchanged' "
+            "FROM governance.run WHERE job = ? ORDER BY started_at",
+            [JOB],
         ).fetchall()
-        assert [s for _, s in runs] == ["succeeded", "succeeded"]
-        for run_id, _ in runs:
-            ledger = con.execute(
-                f"SELECT count(*), count(DISTINCT ticket_id) FROM {JOB}.row_ledger "
-                "WHERE run_id = ?",
-                [run_id],
-            ).fetchone()
-            assert ledger == (40, 40), run_id
-            calls = con.execute(
+        assert [s for _, s, _, _ in runs] == ["succeeded", "succeeded"]
+        ledgers, calls = [], 0
+        for run_id, _, _, _ in runs:
+            ledgers.append(
+                con.execute(
+                    f"SELECT count(*), count(DISTINCT ticket_id) FROM {JOB}.row_ledger "
+                    "WHERE run_id = ?",
+                    [run_id],
+                ).fetchone()
+            )
+            calls += con.execute(
                 f"SELECT count(*) FROM {JOB}.llm_call WHERE run_id = ?", [run_id]
             ).fetchone()[0]
             slas = con.execute(
                 f"SELECT count(*) FROM {JOB}.sla_result WHERE run_id = ?", [run_id]
             ).fetchone()[0]
-            assert calls == 36 and slas == SLAS, run_id  # no stage wrote under the other's id
+            assert slas == SLAS, run_id  # no stage wrote under the other's id
+        assert sorted(ledgers) == [(0, 0), (40, 40)]
+        assert calls == 36
+        idle = next(r for r, ledger in zip(runs, ledgers, strict=True) if ledger == (0, 0))
+        assert int(idle[2]) + int(idle[3]) == 40  # claimed by the other run, or settled by it
         stray = con.execute(
             f"SELECT count(*) FROM {JOB}.row_ledger WHERE run_id NOT IN "
             "(SELECT run_id FROM governance.run)"

@@ -175,3 +175,45 @@ def test_typed_columns_are_read_as_iso_text(con: duckdb.DuckDBPyConnection) -> N
     con.execute("INSERT INTO t VALUES (8, NULL, NULL, NULL, 1.5)")
     verdicts = validation.validate_table(con, "t", suite, "id")
     assert verdicts.failed_by_key == {"8": ["input.at.required", "input.score.between"]}
+
+
+def test_row_rules_judge_the_given_rows_and_batch_rules_the_whole_table(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """A run's scope: row rules judge its rows only, and a failure of a row outside it (the
+    twin of a duplicate, a bad value already judged) is not its business; freshness and the
+    row count still judge the table, whose newest row is outside the scope."""
+    suite = _job(
+        {
+            "id": {"type": "integer"},
+            "email": {"unique": True},
+            "n": {"type": "integer"},
+            "ts": {"type": "timestamp", "max_age_hours": 24},
+        }
+    )
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES "
+        "(1, 'a@x.io', '1', '2026-11-22 06:00:00'), (2, 'dup@x.io', '2', '2026-01-01'), "
+        "(3, 'c@x.io', 'three', '2026-01-01'), (4, 'd@x.io', '4', '2026-01-01'), "
+        "(5, 'dup@x.io', '5', '2026-01-01'), (6, 'f@x.io', 'six', '2026-01-01')) "
+        "v(id, email, n, ts)"
+    )
+    scope = "SELECT * FROM t WHERE id >= 4"
+    verdicts = validation.validate_table(con, "t", suite, "id", rows=scope, chunk_rows=2, now=NOW)
+    assert verdicts.failed_by_key == {"5": ["input.email.unique"], "6": ["input.n.type"]}
+    assert verdicts.batch_failures == []
+    assert (verdicts.evaluated, verdicts.judged) == (6, 3)
+
+
+def test_a_run_with_nothing_to_judge_never_starts_gx(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_gx(*_: object) -> None:
+        raise AssertionError("GX started for no row")
+
+    monkeypatch.setattr(validation, "_Gx", no_gx)
+    suite = _job({"id": {"type": "integer"}, "ts": {"type": "timestamp", "max_age_hours": 1}})
+    con.execute("CREATE TABLE t AS SELECT 1 AS id, '2026-01-01' AS ts")
+    verdicts = validation.validate_table(con, "t", suite, "id", rows="SELECT * FROM t LIMIT 0")
+    assert verdicts.judged == 0 and verdicts.failed_by_key == {}
+    assert verdicts.batch_failures == ["input.ts.freshness"]  # the table is judged all the same

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import openai
@@ -100,7 +101,9 @@ def test_a_killed_runs_batch_is_collected_not_paid_again(demo_db: Path) -> None:
                 async with openai.AsyncOpenAI(
                     base_url=server.base_url, api_key="sk-test", max_retries=0
                 ) as client:
-                    return await batch._submit(client, con, requests, spec.name, RetryPolicy())
+                    return await batch._submit(
+                        client, lambda: nullcontext(con), requests, spec.name, RetryPolicy()
+                    )
 
             asyncio.run(submit())
         figures = run_stage(demo_db, spec, endpoint)

@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import duckdb
@@ -56,7 +57,10 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def log_for(con: duckdb.DuckDBPyConnection) -> CallLog:
-    return CallLog(con, "support_triage", "ticket_id", "run-1", "fake-model", total=1)
+    # the test holds the store: the log's commits use its connection
+    return CallLog(
+        lambda: nullcontext(con), "support_triage", "ticket_id", "run-1", "fake-model", total=1
+    )
 
 
 def paid(h: str = "h1", content: str = ANSWER) -> tuple[CallRequest, CallResult]:

@@ -1,7 +1,8 @@
 """Which model answered: an alias such as `gpt-4o-mini` is served by a dated snapshot that
 changes under it, so each call keeps the `model` the response names and its
 `system_fingerprint`, and the run summary says which answered. A cached row was not answered
-by this run, so it names no served model."""
+by this run, so it names no served model (the rerun of a run that failed after its LLM stage
+finds every answer in the cache)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def test_each_call_keeps_the_served_model_and_fingerprint(demo_db: Path) -> None
         endpoint = endpoint_for(server.base_url)
         prepare(demo_db, spec, endpoint)
         run_stage(demo_db, spec, endpoint)
+        with store.connect(demo_db) as con:  # failed before its ledger: its rows stay due
+            runs.finish(con, "run-1", runs.RunStatus.FAILED, "stopped after its LLM stage")
         prepare(demo_db, spec, endpoint, run_id="run-2")
         run_stage(demo_db, spec, endpoint, run_id="run-2")  # every row from the cache
     with store.connect(demo_db) as con:

@@ -20,6 +20,7 @@ from typing import Any
 
 from governance_pipeline import store
 from governance_pipeline.outputs import outcomes
+from governance_pipeline.store import runs
 from tests.conftest import triage
 from tests.fake_openai import FakeOpenAI, parse_data_block
 from tests.stage_helpers import endpoint_for, prepare, run_stage, triage_spec
@@ -96,6 +97,8 @@ def run(db: Path, run_id: str, server: FakeOpenAI) -> tuple[dict[str, Any], dict
             "USING (run_id, ticket_id) WHERE l.run_id = ?",
             [run_id],
         ).fetchall()
+        # closed unsettled, its rows stay due: the rerun judges them again, from the cache
+        runs.finish(con, run_id, runs.RunStatus.FAILED, "closed by the test before settling")
     return figures, {k: (d, reason, rules) for k, d, reason, rules in rows}
 
 

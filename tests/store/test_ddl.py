@@ -32,6 +32,8 @@ SHARED = {
     "reidentification",
 }
 PER_JOB = {
+    "row_scope",
+    "row_state",
     "validated_input",
     "input_quarantine",
     "model_input",
