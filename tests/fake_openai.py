@@ -449,6 +449,8 @@ class FakeOpenAI:
         """The `system_fingerprint` answers carry (default: none)."""
         self.base_url: str = ""
         self.requests: list[dict] = []
+        self.arrivals: list[float] = []
+        """`time.time()` of each chat-completion request as it arrived."""
         self.server_errors: list[BaseException] = []  # responder errors, socket errors
 
         self._rng = random.Random(seed)
@@ -531,6 +533,7 @@ class FakeOpenAI:
     def _record_call(self, body: dict | None) -> None:
         with self._lock:
             self._calls += 1
+            self.arrivals.append(time.time())
             if body is not None:
                 self.requests.append(body)
 

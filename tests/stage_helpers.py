@@ -56,10 +56,10 @@ def prepare(
 
 
 def run_stage(
-    db: Path, spec: ResolvedSpec, endpoint: Endpoint, run_id: str = "run-1"
+    db: Path, spec: ResolvedSpec, endpoint: Endpoint, run_id: str = "run-1", **options: Any
 ) -> dict[str, Any]:
-    """The LLM stage of run `run_id`; its figures."""
-    return calling.call_model(store.opener(db), spec, endpoint, run_id)
+    """The LLM stage of run `run_id` (`options`: `calling.call_model`'s); its figures."""
+    return calling.call_model(store.opener(db), spec, endpoint, run_id, **options)
 
 
 if __name__ == "__main__":

@@ -52,9 +52,14 @@ def build_llm_asset(spec: ResolvedSpec) -> dg.AssetsDefinition:
 
         serving = local_model_serving(resolved) if resolved.local else nullcontext()
         run_id = context.run.run_id
-        with serving, failing_run(store, run_id, "calling the model"):  # opens per commit
-            figures = calling.call_model(
-                store.connect, instructions.apply(spec), resolved, run_id, on_progress=progress
+        with serving, failing_run(store, run_id, "calling the model"), store.pacer() as pacer:
+            figures = calling.call_model(  # opens the store per commit
+                store.connect,
+                instructions.apply(spec),
+                resolved,
+                run_id,
+                on_progress=progress,
+                pacer=pacer,
             )
         with stage_of(store, run_id) as con:
             table = table_meta(con, f"{spec.name}.llm_call", run_id)

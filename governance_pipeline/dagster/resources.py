@@ -3,6 +3,7 @@
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -10,6 +11,7 @@ import duckdb
 from governance_pipeline import spec as spec_module
 from governance_pipeline import store
 from governance_pipeline.llm.endpoint import Endpoint, resolve_endpoint
+from governance_pipeline.llm.pacing import SharedPacer
 from governance_pipeline.settings import Settings, StructuredOutput
 from governance_pipeline.spec import ResolvedSpec
 
@@ -19,11 +21,25 @@ class GovernanceStore(dg.ConfigurableResource):
 
     db_path: str | None = None
 
+    @property
+    def path(self) -> Path:
+        """The store's file."""
+        return Path(self.db_path) if self.db_path else Settings().db
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for one stage, closed when the stage is done."""
-        with store.connect(self.db_path or Settings().db) as con:
+        with store.connect(self.path) as con:
             yield con
+
+    @contextmanager
+    def pacer(self) -> Iterator[SharedPacer]:
+        """The rate limits' lanes every process of this store shares (`llm.pacing`)."""
+        pacer = SharedPacer.beside(self.path)
+        try:
+            yield pacer
+        finally:
+            pacer.close()
 
 
 class ModelEndpoint(dg.ConfigurableResource):

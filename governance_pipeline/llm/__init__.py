@@ -5,7 +5,9 @@
     calls        requests by hash, the call layer (`call_all`), the circuit breaker
     retry        which failures are retried and how long to wait (tenacity)
     ratelimit    requests and tokens per minute
-    budget       per-run caps on tokens and cost, reserved before a call is sent
+    pacing       the limits' lanes, in this process or shared by the store's processes
+    budget       caps on tokens and cost per run and per day, reserved before a call is sent
+    spend        the job's daily caps, leased from the store by each run
     call_log     results written as they arrive: the cache and `llm_call`
     batch        the OpenAI Batch API, resumable
     repair       one more ask, with the violations stated, for an answer that broke the contract

@@ -129,7 +129,7 @@ async def _send(
             to_send.append((req, reserved))
         else:
             results[req.request_hash] = CallResult(
-                req.request_hash, CallStatus.OVER_BUDGET, attempts=0
+                req.request_hash, CallStatus.OVER_BUDGET, attempts=0, error=budget.refusal
             )
     if not to_send:
         return

@@ -1,4 +1,4 @@
-"""Per-run caps on tokens and cost, reserved before a call is dispatched.
+"""Caps on tokens and cost, per run and per day, reserved before a call is dispatched.
 
 A call reserves its worst case before it is sent and settles to what it really used when it
 returns, so concurrent calls can never together exceed a cap. A call whose worst case does not
@@ -26,6 +26,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from governance_pipeline.llm.spend import DailySpend
 
 BYTE_LEVEL_TOKENS_PER_BYTE = 1.0
 """The most tokens a byte-level tokenizer makes of one byte of text."""
@@ -80,12 +84,21 @@ class Budget:
     tokens: int = 0
     cost_usd: float = 0.0
     bound: TokenBound = field(default_factory=TokenBound)
+    daily: DailySpend | None = None
+    """The job's daily caps, shared with its other runs (`llm.spend`); None for none."""
+    refusal: str | None = None
+    """Why the last reservation that did not fit was refused, naming the cap."""
 
     def reserve(self, tokens: int, cost_usd: float) -> bool:
         """Hold `tokens` and `cost_usd` for a call; False (holding nothing) if a cap would break."""
         if self.max_tokens is not None and self.tokens + tokens > self.max_tokens:
+            self.refusal = f"the run's cap of {self.max_tokens} tokens was reached"
             return False
         if self.max_cost_usd is not None and self.cost_usd + cost_usd > self.max_cost_usd:
+            self.refusal = f"the run's cap of {self.max_cost_usd:g} USD was reached"
+            return False
+        if self.daily is not None and (why := self.daily.reserve(tokens, cost_usd)) is not None:
+            self.refusal = why
             return False
         self.tokens += tokens
         self.cost_usd += cost_usd
@@ -95,3 +108,5 @@ class Budget:
         """Replace a reservation by what the call used (zero for a call that failed)."""
         self.tokens += used[0] - reserved[0]
         self.cost_usd += used[1] - reserved[1]
+        if self.daily is not None:
+            self.daily.settle(reserved, used)

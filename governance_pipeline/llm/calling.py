@@ -44,9 +44,11 @@ from governance_pipeline.llm.calls import (
 )
 from governance_pipeline.llm.endpoint import Endpoint
 from governance_pipeline.llm.failures import check_reachable
+from governance_pipeline.llm.pacing import Pacer
 from governance_pipeline.llm.prompts import RequestBuilder
 from governance_pipeline.llm.ratelimit import RateLimiter, effective_limit
 from governance_pipeline.llm.retry import RetryPolicy
+from governance_pipeline.llm.spend import DailySpend
 from governance_pipeline.outputs.contracts import Contract
 from governance_pipeline.settings import Settings
 from governance_pipeline.spec import ResolvedSpec
@@ -71,6 +73,7 @@ class _Stage:
     calls_made: int = 0
     repairs: int = 0
     limits: str = "no rate limit"
+    pacer: Pacer | None = None
 
 
 def call_model(
@@ -79,12 +82,15 @@ def call_model(
     endpoint: Endpoint,
     run_id: str,
     on_progress: Progress | None = None,
+    pacer: Pacer | None = None,
 ) -> dict[str, Any]:
     """Serve the run's model inputs from the cache or the endpoint; record each call in
     `llm_call`.
 
     Args:
         connect: Opens the store, for each short read and commit (`store.opener(path)`).
+        pacer: Where the rate limits' lanes are kept: `SharedPacer.beside(store file)` for
+            limits that hold across the store's processes; default this process only.
     """
     job = spec.job
     key = job.source.key
@@ -112,11 +118,20 @@ def call_model(
         cached = _cached(con, list(keys_by_hash))
         log.write([Entry(_request(h, bodies, keys_by_hash), r) for h, r in cached.items()])
     pending = [_request(h, bodies, keys_by_hash) for h in keys_by_hash if h not in cached]
-    stage = _Stage(
-        connect, spec, endpoint, Budget(job.budget.max_tokens, job.budget.max_cost_usd), log, bodies
+    caps = job.budget
+    daily = (
+        DailySpend(connect, job.job, run_id, caps.max_tokens_per_day, caps.max_cost_usd_per_day)
+        if caps.daily and (pending or job.model.repair)
+        else None
     )
-    if pending or (job.model.repair and rows):
-        asyncio.run(_run(stage, pending))
+    budget = Budget(caps.max_tokens, caps.max_cost_usd, daily=daily)
+    stage = _Stage(connect, spec, endpoint, budget, log, bodies, pacer=pacer)
+    try:
+        if pending or (job.model.repair and rows):
+            asyncio.run(_run(stage, pending))
+    finally:
+        if daily is not None:
+            daily.close()
     with connect() as con:
         stats = con.execute(
             f"SELECT status, count(*), sum(tokens_in), sum(tokens_out), sum(cost_usd), "
@@ -149,7 +164,8 @@ async def _run(stage: _Stage, pending: list[CallRequest]) -> None:
     limiter = RateLimiter(
         effective_limit(params.requests_per_minute, endpoint.requests_per_minute),
         effective_limit(params.tokens_per_minute, endpoint.tokens_per_minute),
-        largest_request_tokens=max(map(llm.estimate_tokens, stage.bodies.values()), default=1),
+        pacer=stage.pacer,
+        quota=(endpoint.base_url, endpoint.model),
     )
     stage.limits = limiter.describe()
     breaker = CircuitBreaker()

@@ -221,7 +221,10 @@ async def call_all(
                 return
             worst = reservation(req.body, endpoint, budget.bound)
             if not budget.reserve(*worst):
-                on_result(req, CallResult(req.request_hash, CallStatus.OVER_BUDGET, attempts=0))
+                refused = CallResult(
+                    req.request_hash, CallStatus.OVER_BUDGET, attempts=0, error=budget.refusal
+                )
+                on_result(req, refused)
                 return
             result = await _call(client, req, worst, budget, endpoint, retry, limiter, breaker)
             breaker.record(result.status is CallStatus.OK)

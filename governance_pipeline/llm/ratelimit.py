@@ -2,21 +2,23 @@
 
 Every attempt of every call acquires one request and its worst-case tokens (the prompt estimate
 plus `max_tokens`, which is how OpenAI counts a request against its token limit) before it is
-sent. The limits are leaky buckets (aiolimiter) over the shortest period that holds the largest
-single acquisition, at least one second: OpenAI enforces a per-minute limit over such short
-periods too ("60,000 requests/minute may be enforced as 1,000 requests/second").
+sent. Each limit is a lane (`llm.pacing`): a request claims its share of the lane's timeline,
+60/R seconds a unit for a limit of R a minute, and waits for the start of its slot. So a run
+paces at its limit from its first call and never bursts past it, even straight after another
+run that used the same quota; and with a `SharedPacer`, runs in other processes of the same
+store claim from the same lanes, so four parallel runs together keep to the limit, not four
+times it.
 
-Each bucket starts full, so a run paces at its limit from its first call and never bursts past
-it, even straight after a previous run that used the same quota. A 429 (or 503) that carries
-Retry-After pauses every attempt of the run, not only the one that got it: the quota is shared.
+A 429 (or 503) that carries Retry-After pauses every attempt of the run, not only the one that
+got it, and with limits set, every run that shares the lanes: the quota is shared.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
+import time
 
-from aiolimiter import AsyncLimiter
+from governance_pipeline.llm.pacing import LocalPacer, Pacer, lane_name
 
 
 def effective_limit(*limits: int | None) -> int | None:
@@ -25,35 +27,33 @@ def effective_limit(*limits: int | None) -> int | None:
     return min(values) if values else None
 
 
-def _bucket(per_minute: int, largest: float) -> AsyncLimiter:
-    """A bucket of `per_minute` whose period (1 to 60 s) holds `largest` in one acquisition."""
-    per_second = per_minute / 60
-    period = min(60.0, max(1.0, math.ceil(largest / per_second)))
-    return AsyncLimiter(per_second * period, period)
-
-
 class RateLimiter:
     """Requests and tokens per minute shared by every call of a run; None means no limit.
 
     Args:
         requests_per_minute: Requests the endpoint accepts a minute.
         tokens_per_minute: Tokens (prompt estimate plus max_tokens) it accepts a minute.
-        largest_request_tokens: The most tokens one request may acquire; sizes the token bucket.
+        pacer: Where the lanes are kept; default this process only (`LocalPacer`).
+        quota: What identifies the quota the limits belong to (the endpoint's URL and model):
+            runs with the same `quota` and a shared pacer share the limits.
     """
 
     def __init__(
         self,
         requests_per_minute: int | None = None,
         tokens_per_minute: int | None = None,
-        largest_request_tokens: int = 1,
+        *,
+        pacer: Pacer | None = None,
+        quota: tuple[str, ...] = (),
     ) -> None:
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
-        self._requests = _bucket(requests_per_minute, 1) if requests_per_minute else None
-        self._tokens = (
-            _bucket(tokens_per_minute, largest_request_tokens) if tokens_per_minute else None
-        )
-        self._filled = False
+        self._pacer = pacer or LocalPacer()
+        self._lanes = [  # (lane, seconds a unit, whether a unit is a token)
+            (lane_name(*quota, unit), 60.0 / limit, unit == "tokens")
+            for unit, limit in (("requests", requests_per_minute), ("tokens", tokens_per_minute))
+            if limit
+        ]
         self._resume_at = 0.0
 
     def describe(self) -> str:
@@ -63,26 +63,19 @@ class RateLimiter:
         return ", ".join(parts) or "no rate limit"
 
     async def acquire(self, tokens: int) -> None:
-        """Wait until one more request of `tokens` fits every limit and no pause is running.
-
-        A request larger than the token bucket waits for the whole bucket: it cannot be sent
-        within the limit at all, and the server will say so.
-        """
-        loop = asyncio.get_running_loop()
-        if not self._filled:  # start full: pace from the first call, never burst
-            self._filled = True
-            for bucket in (self._requests, self._tokens):
-                if bucket is not None:
-                    await bucket.acquire(bucket.max_rate)
-        while (wait := self._resume_at - loop.time()) > 0:
+        """Wait until one more request of `tokens` fits every limit and no pause is running."""
+        now = time.time()
+        start = max(now, self._resume_at)
+        for lane, seconds, by_tokens in self._lanes:
+            units = max(tokens, 1) if by_tokens else 1
+            start = max(start, self._pacer.claim(lane, seconds * units, now))
+        if (wait := start - now) > 0:
             await asyncio.sleep(wait)
-        if self._requests is not None:
-            await self._requests.acquire(1)
-        if self._tokens is not None:
-            await self._tokens.acquire(min(float(tokens), self._tokens.max_rate))
 
     def pause(self, seconds: float) -> None:
         """Hold every attempt for `seconds` from now (the server's Retry-After)."""
         if seconds > 0:
-            resume_at = asyncio.get_running_loop().time() + seconds
-            self._resume_at = max(self._resume_at, resume_at)
+            until = time.time() + seconds
+            self._resume_at = max(self._resume_at, until)
+            for lane, _, _ in self._lanes:
+                self._pacer.hold(lane, until)

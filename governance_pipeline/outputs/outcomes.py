@@ -222,7 +222,8 @@ def write_ledger(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str
                      ELSE $unprocessed END AS disposition,
                 CASE WHEN en.{key} IS NOT NULL THEN en.warnings
                      WHEN oq.{key} IS NOT NULL THEN oq.reason
-                     WHEN lc.status = $status_over_budget THEN 'budget: the run''s cap was reached'
+                     WHEN lc.status = $status_over_budget THEN
+                        'budget: ' || coalesce(lc.error, 'the run''s cap was reached')
                      WHEN lc.status = $status_failed THEN
                         coalesce(lc.error_class, 'UnknownError') || ': the model call failed '
                         || CASE WHEN lc.attempt = 0 THEN 'fast: the circuit breaker was open'

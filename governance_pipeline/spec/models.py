@@ -313,10 +313,28 @@ class Sla(_Model):
 
 
 class Budget(_Model):
-    """Caps per run; a row that would exceed them is not called and ends `over_budget`."""
+    """Caps per run and per day; a row that would exceed one is not called and ends
+    `over_budget`, with the cap it met as its reason."""
 
     max_tokens: int | None = Field(None, gt=0, description="Tokens in and out per run.")
     max_cost_usd: float | None = Field(None, gt=0, description="Cost per run, in US dollars.")
+    max_tokens_per_day: int | None = Field(
+        None,
+        gt=0,
+        description="Tokens in and out per day (UTC) for the job, all its runs and processes "
+        "together (`governance.spend`).",
+    )
+    max_cost_usd_per_day: float | None = Field(
+        None,
+        gt=0,
+        description="Cost per day (UTC) for the job, in US dollars, all its runs and processes "
+        "together (`governance.spend`).",
+    )
+
+    @property
+    def daily(self) -> bool:
+        """Whether a daily cap is set."""
+        return self.max_tokens_per_day is not None or self.max_cost_usd_per_day is not None
 
 
 class BadOutput(_Model):

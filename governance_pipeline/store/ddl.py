@@ -8,10 +8,11 @@ bring a store made by an older version up to date, and are the only place column
 `store.ensure_job_schema`).
 
     governance  llm_cache, run, alert, incident, alert_delivery, spec_version, llm_batch,
-                token_vault, reidentification
+                token_vault, reidentification, spend
     <job>       validated_input, input_quarantine, model_input, llm_call, staged_output,
                 enriched, output_quarantine, row_ledger, sla_result, row_scope, row_state;
                 the view row_audit
+    pace file   lane (SQLite, beside the store: the rate limits' lanes, `llm.pacing`)
 """
 
 from __future__ import annotations
@@ -56,9 +57,13 @@ CREATE TABLE IF NOT EXISTS governance.token_vault (
 CREATE TABLE IF NOT EXISTS governance.reidentification (
     used_at TIMESTAMP, actor VARCHAR, purpose VARCHAR, tokens INTEGER, restored INTEGER,
     entities JSON, outcome VARCHAR);
+CREATE TABLE IF NOT EXISTS governance.spend (
+    day DATE, job VARCHAR, run_id VARCHAR, tokens_leased BIGINT, cost_leased DOUBLE,
+    tokens_used BIGINT, cost_used DOUBLE, updated_at TIMESTAMP, PRIMARY KEY (day, job, run_id));
 """
 """The shared schema: the cache, runs, alerts and incidents, spec versions, Batch API jobs,
-and the token vault with its log of reidentifications."""
+the token vault with its log of reidentifications, and the daily spend of each job's runs
+(`llm.spend`)."""
 
 _SLA_COLUMNS_ADDED = (
     ("window", "VARCHAR"),
@@ -70,6 +75,10 @@ _SLA_COLUMNS_ADDED = (
     ("blocking", "BOOLEAN"),
 )
 """Columns of `sla_result` that stores made before SLA windows and error budgets lack."""
+
+
+PACE_DDL = "CREATE TABLE IF NOT EXISTS lane (name TEXT PRIMARY KEY, free_at REAL)"
+"""The rate limits' lanes, in the SQLite file beside the store (`llm.pacing.SharedPacer`)."""
 
 
 def job_ddl(job: JobSpec, key_type: str) -> str:

@@ -27,7 +27,7 @@ import pytest
 from governance_pipeline import llm
 from governance_pipeline.llm.budget import Budget
 from governance_pipeline.llm.calls import CallStatus
-from governance_pipeline.llm.ratelimit import RateLimiter, _bucket, effective_limit
+from governance_pipeline.llm.ratelimit import RateLimiter, effective_limit
 from governance_pipeline.llm.retry import RetryPolicy, retry_after
 from tests.fake_openai import FakeOpenAI, Fault
 from tests.llm.test_llm import ANSWER, make_endpoint, make_requests
@@ -236,21 +236,6 @@ def test_the_tightest_limit_holds(limits: tuple, expected: int | None) -> None:
     assert effective_limit(*limits) == expected
 
 
-@pytest.mark.parametrize(
-    ("per_minute", "largest", "capacity", "period"),
-    [
-        (6000, 1, 100, 1),  # one second's worth
-        (30, 1, 1, 2),  # less than one a second: the period stretches to hold one
-        (60_000, 5000, 5000, 5),  # a request of 5000 tokens must fit the bucket
-        (600, 100_000, 600, 60),  # larger than a minute's worth: capped at a minute
-    ],
-)
-def test_bucket_size(per_minute: int, largest: int, capacity: float, period: float) -> None:
-    bucket = _bucket(per_minute, largest)
-    assert (bucket.max_rate, bucket.time_period) == (pytest.approx(capacity), period)
-    assert bucket.max_rate / bucket.time_period == pytest.approx(per_minute / 60)
-
-
 def through_in(limiter: RateLimiter, tokens: int, window_s: float) -> int:
     """How many of 50 acquisitions get through in `window_s` seconds."""
     done = 0
@@ -275,8 +260,8 @@ def through_in(limiter: RateLimiter, tokens: int, window_s: float) -> int:
     ("make", "tokens", "allowed"),
     [
         (lambda: RateLimiter(requests_per_minute=1200), 1, 5 + 1),  # 20/s; starts full: no burst
-        (lambda: RateLimiter(tokens_per_minute=2400, largest_request_tokens=5), 5, 2 + 1),  # 8/s
-        (lambda: RateLimiter(1200, 2400, largest_request_tokens=5), 5, 2 + 1),  # tokens bind
+        (lambda: RateLimiter(tokens_per_minute=2400), 5, 2 + 1),  # 8/s
+        (lambda: RateLimiter(1200, 2400), 5, 2 + 1),  # tokens bind
     ],
     ids=["requests", "tokens", "both"],
 )

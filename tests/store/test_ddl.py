@@ -21,6 +21,7 @@ from tests.conftest import PROJECT_ROOT, SPEC_DIR
 
 JOB = spec.load(SPEC_DIR / "support_triage.yaml").job
 SHARED = {
+    "spend",
     "llm_cache",
     "run",
     "alert",
