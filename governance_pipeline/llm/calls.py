@@ -139,11 +139,17 @@ def prompt_bytes(body: dict[str, Any]) -> int:
 
 
 def reservation(
-    body: dict[str, Any], endpoint: Endpoint, bound: TokenBound, *, batch: bool = False
+    body: dict[str, Any],
+    endpoint: Endpoint,
+    bound: TokenBound,
+    *,
+    batch: bool = False,
+    size: int | None = None,
 ) -> tuple[int, float]:
     """What a request reserves of the budget before it is sent: its worst case, the prompt's
-    bound (`budget.TokenBound`) plus `max_tokens`, with `max_tokens` priced as output."""
-    prompt = bound.prompt_tokens(prompt_bytes(body))
+    bound (`budget.TokenBound`) plus `max_tokens`, with `max_tokens` priced as output.
+    `size` is the body's `prompt_bytes`, when the caller has it already."""
+    prompt = bound.prompt_tokens(prompt_bytes(body) if size is None else size)
     max_out = int(body.get("max_tokens", 0))
     return prompt + max_out, endpoint.cost(prompt, max_out, batch=batch)
 
@@ -219,14 +225,17 @@ async def call_all(
                     ),
                 )
                 return
-            worst = reservation(req.body, endpoint, budget.bound)
+            size = prompt_bytes(req.body)
+            worst = reservation(req.body, endpoint, budget.bound, size=size)
             if not budget.reserve(*worst):
                 refused = CallResult(
                     req.request_hash, CallStatus.OVER_BUDGET, attempts=0, error=budget.refusal
                 )
                 on_result(req, refused)
                 return
-            result = await _call(client, req, worst, budget, endpoint, retry, limiter, breaker)
+            result = await _call(
+                client, req, worst, budget, endpoint, retry, limiter, breaker, size
+            )
             breaker.record(result.status is CallStatus.OK)
             on_result(req, result)
 
@@ -242,9 +251,11 @@ async def _call(
     retry: RetryPolicy,
     limiter: RateLimiter,
     breaker: CircuitBreaker,
+    size: int,
 ) -> CallResult:
-    """One request, attempted until it succeeds or the policy, the breaker or the budget gives
-    up. A Retry-After holds every call of the run, not only this one.
+    """One request (of `size` prompt bytes), attempted until it succeeds or the policy, the
+    breaker or the budget gives up. A Retry-After holds every call of the run, not only this
+    one.
 
     `worst` is held of `budget` on entry. Each answered attempt settles it to what it used; an
     attempt after a paid one holds `worst` again, and when that does not fit the last failure
@@ -256,14 +267,13 @@ async def _call(
     held, no_room = True, False
     spent_in = spent_out = 0  # answered attempts that brought nothing usable
     last: AnswerError | None = None
-    size, pace = prompt_bytes(req.body), estimate_tokens(req.body)
+    pace = estimate_tokens(req.body)
 
-    def give_up() -> bool:
-        return breaker.open or no_room
-
+    attempt = 0
     try:
-        async for attempt in retry.retrying(give_up=give_up):
-            with attempt:
+        while True:  # a plain loop: no retry machinery is built for a call that succeeds
+            attempt += 1
+            try:
                 if not held and last is not None:  # the last attempt was paid for, and useless
                     held = budget.reserve(*worst)
                     if not held:  # no room for another: its failure stands
@@ -291,6 +301,12 @@ async def _call(
                 if last is not None:
                     spent_in, spent_out = spent_in + tokens_in, spent_out + tokens_out
                     raise last
+                break
+            except CallFailure as exc:
+                wait = None if breaker.open or no_room else retry.wait_for(attempt, exc)
+                if wait is None:
+                    raise
+                await retry.sleep(wait)
     except CallFailure as exc:
         return CallResult(
             req.request_hash,

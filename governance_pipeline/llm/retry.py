@@ -16,18 +16,13 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import openai
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 RETRY_STATUS = frozenset({408, 409, 429})
 
@@ -85,15 +80,13 @@ class RetryPolicy:
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
 
     def retrying(self, *, give_up: Callable[[], bool] = lambda: False) -> AsyncRetrying:
-        """A tenacity loop for one call; `give_up()` True stops retrying (an open breaker)."""
-        backoff = wait_exponential_jitter(
-            multiplier=self.backoff_s, max=self.max_backoff_s, jitter=self.backoff_s
-        )
+        """A tenacity loop (for the Batch API's few calls; the call layer's hot path loops on
+        `wait_for` itself); `give_up()` True stops retrying (an open breaker)."""
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             after = retry_after(exc) if exc is not None else None
-            return after if after is not None else backoff(state)
+            return after if after is not None else self.backoff(state.attempt_number)
 
         def worth_it(exc: BaseException) -> bool:
             return self.retryable(exc) and not give_up()
@@ -105,6 +98,20 @@ class RetryPolicy:
             reraise=True,
             sleep=self.sleep,
         )
+
+    def wait_for(self, attempt: int, exc: BaseException) -> float | None:
+        """Seconds to wait before the attempt after attempt number `attempt` (1 for the first)
+        failed with `exc`; None when there is none to make."""
+        if attempt > self.max_retries or not self.retryable(exc):
+            return None
+        after = retry_after(exc)
+        return after if after is not None else self.backoff(attempt)
+
+    def backoff(self, attempt: int) -> float:
+        """The backoff after attempt number `attempt`: exponential, with jitter, capped."""
+        exponential = self.backoff_s * 2.0 ** min(attempt - 1, 64)  # past 2^64: capped anyway
+        jittered = exponential + random.uniform(0, self.backoff_s)
+        return max(0.0, min(jittered, self.max_backoff_s))
 
     def retryable(self, exc: BaseException) -> bool:
         """True when another attempt may succeed where this one failed."""

@@ -58,6 +58,8 @@ def at_rest(content: str | None) -> str | None:
         parsed = json.loads(content)
     except ValueError:
         return mark_text(content)
+    if not detect(json.dumps(parsed, ensure_ascii=False)):  # most answers: one scan, no walk
+        return content
     numbers: _Numbers = {}
     marked = _walk(parsed, numbers)
     return json.dumps(marked, ensure_ascii=False) if numbers else content
