@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS governance.run (
 ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS reason VARCHAR;
 ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS host VARCHAR;
 ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS pid BIGINT;
+ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS partition_key VARCHAR;
 CREATE TABLE IF NOT EXISTS governance.alert (
     alert_id VARCHAR PRIMARY KEY, job VARCHAR, run_id VARCHAR, check_name VARCHAR,
     severity VARCHAR, message VARCHAR, sinks VARCHAR, delivered BOOLEAN, error VARCHAR,
@@ -57,8 +58,9 @@ CREATE TABLE IF NOT EXISTS governance.reidentification (
     used_at TIMESTAMP, actor VARCHAR, purpose VARCHAR, tokens INTEGER, restored INTEGER,
     entities JSON, outcome VARCHAR);
 """
-"""The shared schema: the cache, runs, alerts and incidents, spec versions, Batch API jobs,
-and the token vault with its log of reidentifications."""
+"""The shared schema: the cache, runs (with the partition a partitioned job's run took, NULL
+otherwise), alerts and incidents, spec versions, Batch API jobs, and the token vault with its
+log of reidentifications."""
 
 _SLA_COLUMNS_ADDED = (
     ("window", "VARCHAR"),
