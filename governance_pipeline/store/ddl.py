@@ -11,7 +11,7 @@ bring a store made by an older version up to date, and are the only place column
                 token_vault, reidentification
     <job>       validated_input, input_quarantine, model_input, llm_call, staged_output,
                 enriched, output_quarantine, row_ledger, sla_result, row_scope, row_state;
-                the view row_audit
+                the views row_audit and partition_ledger
 """
 
 from __future__ import annotations
@@ -159,6 +159,25 @@ LEFT JOIN (
 LEFT JOIN governance.llm_cache ca ON ca.request_hash = l.request_hash
 LEFT JOIN {schema}.output_quarantine oq ON oq.run_id = l.run_id AND oq.{k} = l.{k}
 LEFT JOIN {schema}.enriched e ON e.{k} = l.{k};
+"""
+
+
+def partition_ledger_ddl(schema: str) -> str:
+    """`<job>.partition_ledger`: the ledger rolled up per partition of a partitioned job, one
+    row per partition key (its `day` too, to roll hourly partitions up further): the runs that
+    took it, when the last started and how it ended, its ledger rows and their dispositions
+    (`by_disposition`, a map). Empty for a job without partitions."""
+    return f"""
+CREATE OR REPLACE VIEW {schema}.partition_ledger AS
+WITH runs AS (
+    SELECT run_id, partition_key, started_at, status FROM governance.run
+    WHERE job = '{schema}' AND partition_key IS NOT NULL)
+SELECT r.partition_key, left(r.partition_key, 10) AS day, count(DISTINCT r.run_id) AS runs,
+    max(r.started_at) AS last_run_at, arg_max(r.status, r.started_at) AS last_status,
+    count(l.run_id) AS ledger_rows,
+    histogram(l.disposition) FILTER (WHERE l.disposition IS NOT NULL) AS by_disposition
+FROM runs r LEFT JOIN {schema}.row_ledger l USING (run_id)
+GROUP BY r.partition_key;
 """
 
 

@@ -53,12 +53,14 @@ def specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def days_db(demo_db: Path) -> Path:
-    """The demo tickets spread over three days, at hours that test the window's both ends."""
+    """The demo tickets spread over three days, at times that test the window: its start is in
+    and its end is out (midnight of the 29th is the 29th's), and an offset counts (1:00 on
+    1 December at +02:00 is 23:00 on the 30th in UTC)."""
     with store.connect(demo_db) as con:
         con.execute(
-            "UPDATE raw.support_tickets SET created_at = CASE ticket_id % 3 "
-            "WHEN 0 THEN '2026-11-28T00:00:00Z' WHEN 1 THEN '2026-11-29T23:59:59Z' "
-            "ELSE '2026-11-30T12:00:00+02:00' END "
+            "UPDATE raw.support_tickets SET created_at = CASE ticket_id % 4 "
+            "WHEN 0 THEN '2026-11-28T00:00:00Z' WHEN 1 THEN '2026-11-29T00:00:00Z' "
+            "WHEN 2 THEN '2026-11-29T23:59:59Z' ELSE '2026-12-01T01:00:00+02:00' END "
             "WHERE TRY_CAST(created_at AS TIMESTAMP) IS NOT NULL"
         )
     return demo_db
@@ -94,12 +96,12 @@ def test_a_partitions_run_takes_exactly_its_days_rows(
     days_db: Path, specs: Path, endpoint_env: FakeOpenAI
 ) -> None:
     by_day = day_keys(days_db)
-    assert sorted(by_day) == list(DAYS) and all(len(k) >= 12 for k in by_day.values())
+    assert sorted(by_day) == list(DAYS) and all(len(k) >= 8 for k in by_day.values())
     result = materialise(days_db, specs, "2026-11-29")
     assert result.success
     with store.connect(days_db, read_only=True) as con:
         ledger = keys(con, "row_ledger", result.run_id)
-        assert ledger == by_day["2026-11-29"]  # 23:59:59 is in; midnight of the 28th is not
+        assert ledger == by_day["2026-11-29"]
         assert endpoint_env.calls == len(keys(con, "llm_call", result.run_id)) > 0
         run = con.execute(
             "SELECT partition_key, json_extract(summary, '$.scope') FROM governance.run "
@@ -126,6 +128,7 @@ def test_another_day_keeps_the_first_days_rows_and_a_rerun_does_nothing(
     first = materialise(days_db, specs, "2026-11-28")
     assert first.success
     with store.connect(days_db, read_only=True) as con:
+        assert keys(con, "row_ledger", first.run_id) == by_day["2026-11-28"]
         published = con.execute(f"SELECT * FROM {JOB}.enriched ORDER BY ticket_id").fetchall()
     assert published and {row[0] for row in published} <= by_day["2026-11-28"]
 
@@ -143,11 +146,21 @@ def test_another_day_keeps_the_first_days_rows_and_a_rerun_does_nothing(
         assert mine == published  # the first day's rows, untouched by the second day's run
         assert keys(con, "enriched", second.run_id) <= by_day["2026-11-30"]
         assert keys(con, "row_ledger", again.run_id) == set()
+        rollup = con.execute(
+            f"SELECT partition_key, runs, ledger_rows, last_status, by_disposition "
+            f"FROM {JOB}.partition_ledger ORDER BY 1"
+        ).fetchall()
         (scope,) = con.execute(
             "SELECT json_extract(summary, '$.scope') FROM governance.run WHERE run_id = ?",
             [again.run_id],
         ).fetchone()
     assert f'"unchanged":{len(by_day["2026-11-30"])}' in scope.replace(" ", "")
+    day28, day30 = (len(by_day[d]) for d in ("2026-11-28", "2026-11-30"))
+    assert [r[:4] for r in rollup] == [
+        ("2026-11-28", 1, day28, "succeeded"),
+        ("2026-11-30", 2, day30, "succeeded"),  # the rerun took nothing
+    ]
+    assert sum(rollup[1][4].values()) == day30
 
 
 def test_govern_run_from_to_runs_each_day_in_order(
