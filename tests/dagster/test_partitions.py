@@ -19,7 +19,7 @@ on the tables:
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -30,6 +30,7 @@ from governance_pipeline import store
 from governance_pipeline.cli import app
 from governance_pipeline.dagster.common import STAGES
 from governance_pipeline.dagster.definitions import definitions_for, load_specs
+from governance_pipeline.dagster.partitions import keys_to_run
 from tests.conftest import SPEC_DIR
 from tests.fake_openai import FakeOpenAI
 
@@ -207,6 +208,13 @@ def test_govern_run_refuses_a_wrong_partition_in_one_line(
     assert message in lines[0]
     if "before" in message or "not ended" in message:
         assert "valid: 2026-11-01 to " in lines[0]
+
+
+def test_without_a_key_govern_run_takes_the_latest_day_that_has_ended(specs: Path) -> None:
+    (job,) = [s for s in load_specs(specs) if s.name == JOB]
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    assert keys_to_run(job) == [yesterday]
+    assert keys_to_run(job, first="2026-11-28", last="2026-11-30") == list(DAYS)
 
 
 def test_govern_run_refuses_a_partition_of_a_job_without_partitions(env: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from governance_pipeline import spec
+from governance_pipeline.spec.contract_doc import render_markdown
 from tests.spec.test_spec import JOB, line_containing, load_error, make_specs
 
 ANCHOR = "\nsource:\n"
@@ -123,3 +124,5 @@ def test_partitions_are_optional_and_change_no_rows_outcome(tmp_path: Path) -> N
     )
     assert daily.output_hash == plain.output_hash  # which run takes a row, not what it gets
     assert daily.spec_hash != plain.spec_hash
+    said = "Runs are partitioned daily by `created_at`"  # the contract document says so
+    assert said in render_markdown(daily) and said not in render_markdown(plain)
