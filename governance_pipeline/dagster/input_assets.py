@@ -13,11 +13,7 @@ from governance_pipeline.dagster.common import (
     stage_of,
     table_meta,
 )
-from governance_pipeline.dagster.partitions import (
-    check_spec,
-    partitions_def,
-    window_of,
-)
+from governance_pipeline.dagster.partitions import check_spec, partitions_def, window_of
 from governance_pipeline.dagster.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline.inputs import model_input as model_input_stage
 from governance_pipeline.inputs import stages
