@@ -3,7 +3,8 @@
 The folders follow the pipeline, as its asset graph reads:
 
     spec/       what a job is for and how its model must behave (YAML, loading, documents)
-    inputs/     expectations, scope, validation, redaction, model input: what may reach the model
+    inputs/     expectations, scope and partitions, validation, redaction, model input: what
+                may reach the model
     llm/        the endpoint, prompts, the call layer, cache and call log, batch, local model
     outputs/    rules, contracts, the ledger and publication
     sla/        metrics, verdicts, summary, report

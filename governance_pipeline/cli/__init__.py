@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
@@ -193,9 +193,29 @@ def run(
         list[str] | None,
         typer.Option(help="A user-level instruction (ID=TEXT overrides policy ID); repeatable."),
     ] = None,
+    partition: Annotated[
+        str | None,
+        typer.Option(
+            help="For a partitioned job: the partition to run, e.g. 2026-11-30 (default: the "
+            "latest that has ended)."
+        ),
+    ] = None,
+    first: Annotated[
+        str | None,
+        typer.Option("--from", help="For a partitioned job: the first partition of a range."),
+    ] = None,
+    last: Annotated[
+        str | None,
+        typer.Option("--to", help="The last partition of the range (inclusive); one run each."),
+    ] = None,
 ) -> None:
-    """Run a job end to end through Dagster and print its SLA report."""
-    _run_and_report(job, instruction or [])
+    """Run a job end to end through Dagster and print its SLA report (for a partitioned job,
+    one run per partition, in order)."""
+    from governance_pipeline import spec as spec_module
+    from governance_pipeline.dagster.partitions import keys_to_run
+
+    keys = keys_to_run(spec_module.load(job_path(job)), partition, first, last)
+    _run_and_report(job, instruction or [], partitions=keys)
 
 
 @app.command()
@@ -227,7 +247,10 @@ def demo(
                 f"({', '.join(GENERATORS)}); name one with --job"
             )
         job = "support_triage" if "support_triage" in demos else demos[0]
-    table = spec.load(job_path(job)).job.source.table
+    from governance_pipeline.dagster.partitions import keys_to_run
+
+    job_spec = spec.load(job_path(job))
+    table = job_spec.job.source.table
     if table not in GENERATORS:
         fail(
             f"no demo data for job {job!r}: its source {table} is not one of the demo sources "
@@ -236,7 +259,7 @@ def demo(
     with store.connect(settings.db) as con:
         written = GENERATORS[table](con, rows, seed)
     console.print(f"generated {written} demo rows into {table} in {settings.db}")
-    breached = _run_and_report(job, fail_on_breach=False)
+    breached = _run_and_report(job, partitions=keys_to_run(job_spec), fail_on_breach=False)
     if breached:
         console.print(
             "The demo's small local model breaks the contract often: the breaches above are "
@@ -247,10 +270,15 @@ def demo(
 
 
 def _run_and_report(
-    job: str, instructions: list[str] | None = None, *, fail_on_breach: bool = True
+    job: str,
+    instructions: list[str] | None = None,
+    *,
+    partitions: Sequence[str | None] = (None,),
+    fail_on_breach: bool = True,
 ) -> list[str]:
-    """Run the job, print its report and alerts; fail on a failed run, and on an ERROR-level
-    SLA breach unless told not to. Returns the breached ERROR-level SLAs."""
+    """Run the job (once per partition, in order, for a partitioned job), print each run's
+    report and alerts; fail once they are done if a run failed, or on an ERROR-level SLA
+    breach unless told not to. Returns the breached ERROR-level SLAs."""
     from governance_pipeline.cli.progress import progress_bar
     from governance_pipeline.dagster.run import run_job
     from governance_pipeline.llm.endpoint import resolve_endpoint
@@ -261,26 +289,36 @@ def _run_and_report(
     settings = Settings()
     endpoint = resolve_endpoint(settings)
     console.print(f"model endpoint: {endpoint.describe()}")
-    with progress_bar(console):
-        if instructions:  # a spec error in an instruction is reported before Dagster starts
-            from governance_pipeline import spec as spec_module
+    if instructions:  # a spec error in an instruction is reported before Dagster starts
+        from governance_pipeline import spec as spec_module
 
-            spec_module.load(job_path(job), instructions)
-        outcome = run_job(job, settings, instructions)
-    if outcome.summary is not None:
-        render(outcome.summary, console, settings.db)
-    for alert in outcome.alerts:
-        console.print(f"[yellow]alert[/yellow] {alert}", highlight=False)
-    if not outcome.success and not outcome.blocked:
-        fail(f"run failed: {outcome.failure}")
-    breached = [
-        v.sla_id
-        for v in (outcome.summary.breached if outcome.summary else [])
-        if v.severity is Severity.ERROR
-    ]
-    if breached and fail_on_breach:
-        verb = "blocked publication" if outcome.blocked else "breached"
-        fail(f"ERROR-level SLA {verb}: {', '.join(breached)}")
+        spec_module.load(job_path(job), instructions)
+    problems: list[str] = []
+    breached: list[str] = []
+    for key in partitions:
+        if key is not None:
+            console.print(f"[bold]partition {key}[/bold]", highlight=False)
+        with progress_bar(console):
+            outcome = run_job(job, settings, instructions, key)
+        if outcome.summary is not None:
+            render(outcome.summary, console, settings.db)
+        for alert in outcome.alerts:
+            console.print(f"[yellow]alert[/yellow] {alert}", highlight=False)
+        where = f"partition {key}: " if key is not None and len(partitions) > 1 else ""
+        if not outcome.success and not outcome.blocked:
+            problems.append(f"{where}run failed: {outcome.failure}")
+            continue
+        errors = [
+            v.sla_id
+            for v in (outcome.summary.breached if outcome.summary else [])
+            if v.severity is Severity.ERROR
+        ]
+        breached += errors
+        if errors and fail_on_breach:
+            verb = "blocked publication" if outcome.blocked else "breached"
+            problems.append(f"{where}ERROR-level SLA {verb}: {', '.join(errors)}")
+    if problems:
+        fail("; ".join(problems))
     return breached
 
 

@@ -2,6 +2,8 @@
 
     definitions    `governed_definitions`: a project's governed jobs, for its code location
     factory        one spec in, one job out: assets, checks, job, schedule
+    partitions     a spec's `partitions:` as Dagster time-window partitions, its schedule of
+                   the latest partition, and the keys `govern run --partition` accepts
     input_assets   validated_input (+ input_quarantine), model_input; checks input_batch, no_pii
     model_assets   llm_call, with the embedded model served for the step when it is the endpoint
     output_assets  staged_output (+ output_quarantine), row_ledger, sla_result, enriched

@@ -7,6 +7,10 @@ Publication comes last: the SLA checks marked `blocking` in the spec are blockin
 on `sla_result`, so a breach fails the run before `enriched` is written; the ledger, already
 final, records the run's compliant rows as `withheld`.
 
+A spec with `partitions:` makes every asset and check of the job time-window partitioned
+(`dagster/partitions.py`): a run takes one partition's rows, and its schedule runs the latest
+partition that has ended.
+
 Every stage's logic lives in the library; the assets only open the store, call it, and turn its
 figures into metadata and check results.
 """
@@ -19,6 +23,7 @@ from governance_pipeline.dagster.common import source_key
 from governance_pipeline.dagster.input_assets import build_input_assets
 from governance_pipeline.dagster.model_assets import build_llm_asset
 from governance_pipeline.dagster.output_assets import build_output_assets
+from governance_pipeline.dagster.partitions import latest_schedule
 from governance_pipeline.settings import STORE_TAG
 from governance_pipeline.spec import ResolvedSpec
 
@@ -41,8 +46,10 @@ def build_job(spec: ResolvedSpec, store: str | None = None) -> dict[str, list[An
         description=spec.job.description.strip(),
         tags={STORE_TAG: store} if store else None,
     )
-    schedules = []
-    if spec.job.schedule is not None:
+    schedules: list[Any] = []
+    if spec.job.schedule is not None and spec.job.partitions is not None:
+        schedules.append(latest_schedule(spec, job))
+    elif spec.job.schedule is not None:
         schedules.append(
             dg.ScheduleDefinition(
                 name=f"{name}_schedule",

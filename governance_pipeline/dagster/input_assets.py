@@ -13,6 +13,7 @@ from governance_pipeline.dagster.common import (
     stage_of,
     table_meta,
 )
+from governance_pipeline.dagster.partitions import check_spec, partitions_def, window_of
 from governance_pipeline.dagster.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline.inputs import model_input as model_input_stage
 from governance_pipeline.inputs import stages
@@ -41,14 +42,16 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             ),
         ],
         check_specs=[
-            dg.AssetCheckSpec(
+            check_spec(
+                spec,
                 "input_batch",
-                asset=key["validated_input"],
+                key["validated_input"],
                 blocking=True,
                 description="Batch-level expectations: schema (drift names the columns), "
                 "row count and freshness; a failure stops the job before any model call.",
             ),
         ],
+        partitions_def=partitions_def(spec),
     )
     def validate_input(
         context: dg.AssetExecutionContext,
@@ -70,7 +73,7 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             },
         )
         with stage_of(store, run_id, "validating") as con:
-            figures = stages.validate_input(con, run_spec, run_id, resolved)
+            figures = stages.validate_input(con, run_spec, run_id, resolved, window_of(context))
             failures = figures["batch_failures"]
             if failures:
                 fail_run(con, run_id, "input_batch", figures["batch_message"])
@@ -109,14 +112,16 @@ def build_input_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         group_name=group,
         description="Redacted rows and their request hashes: exactly what the model will see.",
         check_specs=[
-            dg.AssetCheckSpec(
+            check_spec(
+                spec,
                 "no_pii",
-                asset=key["model_input"],
+                key["model_input"],
                 blocking=True,
                 description="No detectable PII in any model input, by the redactor's detectors "
                 "and by an independent check that shares no code with them.",
             )
         ],
+        partitions_def=partitions_def(spec),
     )
     def model_input(
         context: dg.AssetExecutionContext,

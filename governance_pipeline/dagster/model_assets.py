@@ -13,6 +13,7 @@ from governance_pipeline.dagster.common import (
     stage_of,
     table_meta,
 )
+from governance_pipeline.dagster.partitions import partitions_def
 from governance_pipeline.dagster.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline.llm import calling
 from governance_pipeline.llm.endpoint import Endpoint
@@ -34,6 +35,7 @@ def build_llm_asset(spec: ResolvedSpec) -> dg.AssetsDefinition:
         deps=[key["model_input"]],
         group_name=group,
         description="Every model call: cache hits, tokens, cost, latency, status.",
+        partitions_def=partitions_def(spec),
     )
     def llm_call(
         context: dg.AssetExecutionContext,

@@ -10,6 +10,7 @@ import dagster as dg
 
 from governance_pipeline import sla
 from governance_pipeline.dagster.common import fail_run, meta, stage_keys, stage_of, table_meta
+from governance_pipeline.dagster.partitions import check_spec, partitions_def
 from governance_pipeline.dagster.resources import GovernanceStore, RunInstructions
 from governance_pipeline.outputs import outcomes
 from governance_pipeline.outputs.dispositions import Disposition
@@ -54,6 +55,7 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
                 description="Outputs that broke the contract, with the reason.",
             ),
         ],
+        partitions_def=partitions_def(spec),
     )
     def judge(
         context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
@@ -90,9 +92,10 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         )
 
     sla_checks = [
-        dg.AssetCheckSpec(
+        check_spec(
+            spec,
             check_name(r.item.id),
-            asset=key["sla_result"],
+            key["sla_result"],
             description=r.item.description or r.item.id,
             blocking=r.item.blocking,
         )
@@ -117,14 +120,16 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
             ),
         ],
         check_specs=[
-            dg.AssetCheckSpec(
+            check_spec(
+                spec,
                 "ledger_complete",
-                asset=key["row_ledger"],
+                key["row_ledger"],
                 blocking=True,
                 description="Every input row has exactly one outcome.",
             ),
             *sla_checks,
         ],
+        partitions_def=partitions_def(spec),
     )
     def settle(
         context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions
@@ -191,6 +196,7 @@ def build_output_assets(spec: ResolvedSpec) -> list[dg.AssetsDefinition]:
         group_name=group,
         description="The published table: outputs that met the contract, in runs the gate let "
         "through.",
+        partitions_def=partitions_def(spec),
     )
     def enriched(
         context: dg.AssetExecutionContext, store: GovernanceStore, instructions: RunInstructions

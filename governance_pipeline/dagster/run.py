@@ -1,5 +1,6 @@
 """Run a governed job through Dagster from the CLI: in-process, on the persistent instance, so
 the run is audited in the Dagster UI; then raise alerts for its failed checks and summarise it.
+A partitioned job runs one partition per run (`dagster.partitions.keys_to_run` says which).
 """
 
 from dataclasses import dataclass
@@ -39,9 +40,13 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
 
 
 def run_job(
-    job: str, settings: Settings | None = None, instructions: list[str] | None = None
+    job: str,
+    settings: Settings | None = None,
+    instructions: list[str] | None = None,
+    partition_key: str | None = None,
 ) -> RunOutcome:
-    """Materialise every asset of `job` and its checks in one in-process Dagster run.
+    """Materialise every asset of `job` and its checks in one in-process Dagster run (of
+    `partition_key`, for a partitioned job: checked beforehand by `partitions.keys_to_run`).
 
     Raises:
         GovernanceError: the job does not exist (the message lists the ones that do).
@@ -61,6 +66,7 @@ def run_job(
     result = defs.resolve_job_def(f"{job}_job").execute_in_process(
         instance=instance,
         raise_on_error=False,
+        partition_key=partition_key,
         run_config={
             **QUIET,
             "resources": {"instructions": {"config": {"instructions": instructions or []}}},

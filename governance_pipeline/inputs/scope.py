@@ -26,9 +26,15 @@ and it is left alone when it is
                   content and state
     skipped       claimed by another run of the job that is still running (two `govern run` on
                   one store; Dagster's run queue keeps its own runs of a store apart)
+    untimed       for a partitioned job, in no partition: its partition column holds no
+                  timestamp (`inputs.partitions`)
 
-Rows whose key is NULL or shared (`unkeyed`) cannot be tracked: they are in every run's scope,
-and quarantined by their position in the scan.
+A run of a partitioned job looks only at the source rows whose partition time falls in its
+window (`inputs.partitions.Window`): rows of other partitions are neither claimed nor counted,
+so the ledger and the SLA results of the run are the partition's.
+
+Rows whose key is NULL or shared (`unkeyed`) cannot be tracked: they are in every run's scope
+(every run of their partition's), and quarantined by their position in the scan.
 
 Batch-level rules (schema, row count, freshness, uniqueness) still judge the whole table; row
 rules judge the claimed rows only (`validation.validate_table(rows=...)`). The ledger holds the
@@ -46,6 +52,7 @@ from typing import Any
 
 import duckdb
 
+from governance_pipeline.inputs.partitions import Window, placement_sql
 from governance_pipeline.inputs.validation import text_of
 from governance_pipeline.outputs.dispositions import SETTLED
 from governance_pipeline.spec import ResolvedSpec
@@ -54,7 +61,7 @@ from governance_pipeline.store.runs import RunStatus
 
 DUE = ("new", "changed", "spec_changed", "retried")
 """Why a row is in a run's scope (with `unkeyed`, which every run takes)."""
-NOT_DUE = ("unchanged", "skipped")
+NOT_DUE = ("unchanged", "skipped", "untimed")
 
 
 @dataclass
@@ -83,12 +90,14 @@ def describe(counts: dict[str, Any]) -> str:
     n = {c: int(counts.get(c) or 0) for c in (*DUE, "unkeyed", *NOT_DUE)}
     labels = {"spec_changed": "after a spec or model change", "unkeyed": "without a key"}
     due = sum(n[c] for c in DUE) + n["unkeyed"]
-    rest = [f"{n['unchanged']} unchanged"]
-    if n["skipped"]:
-        rest.append(f"{n['skipped']} skipped (claimed by a run still running)")
+    others = [
+        f"{n['skipped']} skipped (claimed by a run still running)" if n["skipped"] else "",
+        f"{n['untimed']} in no partition (no timestamp to place them)" if n["untimed"] else "",
+    ]
+    rest = [f"{n['unchanged']} unchanged", *filter(None, others)]
     if not due:
-        return f"nothing new: {n['unchanged']} rows unchanged" + (
-            f", {n['skipped']} skipped (claimed by a run still running)" if n["skipped"] else ""
+        return f"nothing new: {n['unchanged']} rows unchanged" + "".join(
+            f", {o}" for o in others if o
         )
     parts = ", ".join(f"{n[c]} {labels.get(c, c)}" for c in (*DUE, "unkeyed") if n[c])
     return f"{due} in scope ({parts}); " + ", ".join(rest)
@@ -115,18 +124,27 @@ def claim(
     run_id: str,
     state: str,
     types: dict[str, str],
+    window: Window | None = None,
 ) -> Scope:
     """Claim the run's due rows in `row_scope` (replacing what a retried step claimed), after
-    releasing the claims of the job's closed runs; count every category."""
+    releasing the claims of the job's closed runs; count every category.
+
+    Args:
+        window: For a run of a partitioned job, its partition: only the source rows whose
+            partition time is in it are looked at (a key shared with a row of another
+            partition is shared all the same).
+    """
     s, src = spec.job.job, spec.job.source
     key = f'"{src.key}"'
     settled = ", ".join(f"'{d.value}'" for d in sorted(SETTLED))
     classified = f"""
         WITH src AS (
             SELECT {key} AS _key, {content_hash_sql(spec, types)} AS content_hash,
-                count(*) OVER (PARTITION BY {key}) AS _rows
+                count(*) OVER (PARTITION BY {key}) AS _rows,
+                {placement_sql(spec, types, window)} AS _placed
             FROM {src.table}),
-        keyed AS (SELECT _key, content_hash FROM src WHERE _key IS NOT NULL AND _rows = 1),
+        keyed AS (SELECT _key, content_hash FROM src
+            WHERE _key IS NOT NULL AND _rows = 1 AND _placed = 'in'),
         elsewhere AS (
             SELECT DISTINCT c.{key} AS _key FROM {s}.row_scope c JOIN governance.run r
             USING (run_id) WHERE r.status = $running AND c.run_id <> $run),
@@ -150,7 +168,9 @@ def claim(
         counts = dict.fromkeys((*DUE, "unkeyed", *NOT_DUE), 0)
         for category, n in con.execute(
             f"{classified} SELECT due, count(*) FROM classified GROUP BY due UNION ALL "
-            "SELECT 'unkeyed', count(*) FROM src WHERE _key IS NULL OR _rows > 1",
+            "SELECT 'unkeyed', count(*) FROM src WHERE (_key IS NULL OR _rows > 1) "
+            "AND _placed = 'in' UNION ALL SELECT 'untimed', count(*) FROM src "
+            "WHERE _placed = 'untimed'",
             params,
         ).fetchall():
             counts[str(category)] = int(n)

@@ -14,6 +14,7 @@ import duckdb
 
 from governance_pipeline.errors import SpecError
 from governance_pipeline.inputs import expectations, model_input, scope, validation
+from governance_pipeline.inputs.partitions import Window, placement_sql
 from governance_pipeline.llm.endpoint import Endpoint
 from governance_pipeline.spec import ResolvedSpec
 from governance_pipeline.store import (
@@ -37,13 +38,19 @@ KEY_DUPLICATE = "input.key.duplicate"
 
 
 def validate_input(
-    con: duckdb.DuckDBPyConnection, spec: ResolvedSpec, run_id: str, endpoint: Endpoint
+    con: duckdb.DuckDBPyConnection,
+    spec: ResolvedSpec,
+    run_id: str,
+    endpoint: Endpoint,
+    window: Window | None = None,
 ) -> dict[str, Any]:
-    """Open the run; claim its scope, the new and changed rows (`inputs.scope`); judge the
-    batch rules on the whole source and the row rules on the scope; quarantine failing rows
-    (a NULL or shared key is a reason like any other); keep the rest as the run's batch."""
+    """Open the run; claim its scope, the new and changed rows (`inputs.scope`), of its
+    partition's `window` for a partitioned job; judge the batch rules on the whole source and
+    the row rules on the scope; quarantine failing rows (a NULL or shared key is a reason like
+    any other); keep the rest as the run's batch."""
     job, src = spec.job, spec.job.source
-    abandoned = runs.start(con, job.job, run_id, spec.spec_hash, endpoint.describe())
+    partition = window.key if window else None
+    abandoned = runs.start(con, job.job, run_id, spec.spec_hash, endpoint.describe(), partition)
     if not table_exists(con, src.table):
         raise SpecError(
             f"source table {src.table} does not exist in the store; create it or fix the name "
@@ -68,13 +75,14 @@ def validate_input(
         "(SELECT 1 FROM governance.spec_version WHERE spec_hash = ?)",
         [spec.spec_hash, job.job, spec.model_dump_json(), spec.spec_hash],
     )
-    claimed = scope.claim(con, spec, run_id, scope.state_hash(spec, endpoint.model), types)
+    state = scope.state_hash(spec, endpoint.model)
+    claimed = scope.claim(con, spec, run_id, state, types, window)
     runs.record_summary(con, run_id, {"scope": claimed.counts})
     suite = expectations.compile_suite(job)
     verdicts = validation.validate_table(
         con, src.table, suite, src.key, rows=scope.rows_sql(spec, run_id)
     )
-    unkeyed = _unkeyed_rows(con, src.table, src.key)
+    unkeyed = _unkeyed_rows(con, src.table, src.key, placement_sql(spec, types, window))
     shared = {str(k) for k, _, _ in unkeyed if k is not None}
     reasons = verdicts.reasons(suite)
     failed = {
@@ -119,16 +127,18 @@ def validate_input(
 
 
 def _unkeyed_rows(
-    con: duckdb.DuckDBPyConnection, table: str, key: str
+    con: duckdb.DuckDBPyConnection, table: str, key: str, placed: str = "'in'"
 ) -> list[tuple[Any, int, int]]:
-    """Rows whose key is NULL or shared with another row: (key, position in the scan, rows
-    with that key)."""
+    """Rows whose key is NULL or shared with another row, of those `placed` in the run's
+    partition (`partitions.placement_sql`): (key, position in the scan of the whole table,
+    rows with that key)."""
     return [
         (k, int(pos), int(n))
         for k, pos, n in con.execute(
             f'SELECT k, pos, n FROM (SELECT CAST("{key}" AS VARCHAR) AS k, '
-            f'row_number() OVER () AS pos, count(*) OVER (PARTITION BY "{key}") AS n '
-            f"FROM {table}) WHERE k IS NULL OR n > 1 ORDER BY pos"
+            f'row_number() OVER () AS pos, count(*) OVER (PARTITION BY "{key}") AS n, '
+            f"{placed} AS _placed FROM {table}) WHERE (k IS NULL OR n > 1) AND _placed = 'in' "
+            "ORDER BY pos"
         ).fetchall()
     ]
 

@@ -17,7 +17,8 @@ from governance_pipeline.spec import Severity
 def render(summary: RunSummary, console: Console, db_path: Path) -> None:
     """Print the run summary: rows, dispositions and reasons, usage, SLAs, where to look next."""
     s = summary
-    console.print(f"[bold]{s.job}[/bold] run {s.run_id}")
+    partition = f" of partition {s.partition_key}" if s.partition_key else ""
+    console.print(f"[bold]{s.job}[/bold] run {s.run_id}{partition}", highlight=False)
     console.print(f"endpoint: {s.endpoint}", highlight=False)
     if s.scope:
         console.print(f"scope: {s.scope_summary}", highlight=False)

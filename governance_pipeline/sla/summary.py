@@ -23,6 +23,8 @@ class RunSummary:
     job: str
     run_id: str
     endpoint: str
+    partition_key: str | None = None
+    """The partition the run took, for a partitioned job."""
     rows_in: int = 0
     """Rows in the run's ledger: its scope (see `scope`)."""
     scope: dict[str, int] = field(default_factory=dict)
@@ -67,10 +69,11 @@ def summarize(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> RunSumma
     """Read a run's ledger, calls and SLA verdicts into a summary."""
     row = first(
         con,
-        "SELECT endpoint, json_extract(summary, '$.scope') FROM governance.run WHERE run_id = ?",
+        "SELECT endpoint, json_extract(summary, '$.scope'), partition_key FROM governance.run "
+        "WHERE run_id = ?",
         [run_id],
     )
-    summary = RunSummary(job, run_id, row[0] if row else "unknown")
+    summary = RunSummary(job, run_id, row[0] if row else "unknown", row[2] if row else None)
     if row and row[1]:
         summary.scope = {k: int(v) for k, v in json.loads(row[1]).items()}
     summary.by_disposition = dispositions.counts(

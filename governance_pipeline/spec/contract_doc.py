@@ -39,6 +39,13 @@ Rows come from `{{ job.source.table }}`, one per `{{ job.source.key }}`. A run s
 model call when the table has fewer rows than {{ job.source.min_rows }} or lacks a column below.
 A row that breaks an expectation is quarantined with the expectation's id and never reaches the
 model.
+{% if job.partitions %}
+
+Runs are partitioned {{ job.partitions.granularity }} by `{{ job.partitions.column }}`, from
+{{ job.partitions.start.isoformat(sep=" ") }} ({{ job.partitions.timezone }}): a run takes the
+rows of one {{ "day" if job.partitions.granularity == "daily" else "hour" }}, and its ledger and
+SLAs are that partition's.
+{% endif %}
 
 | column | meaning | expectations |
 |---|---|---|

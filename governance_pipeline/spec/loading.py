@@ -313,7 +313,31 @@ def _check_job(job: JobSpec, path: Path, lines: dict[Loc, int]) -> None:
                 field=".".join(loc),
                 line=line_of(lines, loc),
             )
+    _check_partitions(job, path, lines)
     _check_output_names(job, path, lines)
+
+
+def _check_partitions(job: JobSpec, path: Path, lines: dict[Loc, int]) -> None:
+    """A partitioned job's column is a declared timestamp column of its source."""
+    if job.partitions is None:
+        return
+    name, columns = job.partitions.column, job.source.columns
+    loc: Loc = ("partitions", "column")
+    column = columns.get(name)
+    if column is None or column.type != "timestamp":
+        timestamps = [c for c, col in columns.items() if col.type == "timestamp"]
+        problem = (
+            f"partitions.column={name!r} is not a source column"
+            if column is None
+            else f"partitions.column={name!r} is declared type {column.type!r}, not timestamp"
+        )
+        raise SpecError(
+            f"{problem}; a partition needs a source column of type timestamp: "
+            + (", ".join(timestamps) if timestamps else "declare one in source.columns"),
+            file=path,
+            field="partitions.column",
+            line=line_of(lines, loc),
+        )
 
 
 def _check_output_names(job: JobSpec, path: Path, lines: dict[Loc, int]) -> None:
@@ -372,6 +396,7 @@ _NOT_OUTPUTS: dict[str, Any] = {
     "slas": True,
     "policies": True,  # the resolved ones count, below
     "schedule": True,
+    "partitions": True,  # which run takes a row, not what the row gets
     "budget": True,
     "name": True,
     "description": True,

@@ -5,11 +5,20 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from governance_pipeline.alerting.config import AlertsConfig
 from governance_pipeline.inputs.redaction import Entity
@@ -361,6 +370,69 @@ class Schedule(_Model):
     timezone: str = Field("UTC", description="IANA time zone of the cron expression.")
 
 
+class Partitions(_Model):
+    """Time-window partitions of a job over a source timestamp column: a run of a partition
+    takes the source rows whose time falls in its window, [start, end)."""
+
+    column: str = Field(
+        description="Source column (declared `type: timestamp`) that places a row in a "
+        "partition; a value without an offset is read as UTC."
+    )
+    granularity: Literal["daily", "hourly"] = Field(
+        description="One partition per day (keys like 2026-11-30) or per hour (keys like "
+        "2026-11-30-14:00)."
+    )
+    start: datetime = Field(
+        description="The first partition's start (a date, or for hourly partitions a date and "
+        "hour), in `timezone`."
+    )
+    timezone: str = Field("UTC", description="IANA time zone in which days and hours begin.")
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _a_date_or_time(cls, value: Any) -> Any:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime(value.year, value.month, value.day)
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError(
+                    f"start={value!r} is not a date or a date and time; write it like "
+                    "2026-11-01 (or 2026-11-01T06:00 for hourly partitions)"
+                ) from None
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _begins_a_partition(cls, start: datetime, info: ValidationInfo) -> datetime:
+        if start.tzinfo is not None:
+            raise ValueError(
+                f"start={start.isoformat()} has an offset; give the local date (and hour) "
+                "and name the zone in `timezone`"
+            )
+        daily = info.data.get("granularity") != "hourly"
+        if (start.second, start.microsecond, start.minute) != (0, 0, 0) or (daily and start.hour):
+            unit, example = ("day", "2026-11-01") if daily else ("hour", "2026-11-01T06:00")
+            raise ValueError(
+                f"start={start.isoformat()} is not the start of {'a day' if daily else 'an hour'}"
+                f"; {'daily' if daily else 'hourly'} partitions begin on the {unit}, e.g. "
+                f"{example}"
+            )
+        return start
+
+    @field_validator("timezone")
+    @classmethod
+    def _a_known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"timezone={zone!r} is not an IANA time zone; use a name like UTC or Europe/Paris"
+            ) from None
+        return zone
+
+
 class BaseSpec(_Model):
     """A platform or team spec: policies and SLAs that jobs inherit."""
 
@@ -379,7 +451,16 @@ class JobSpec(BaseSpec):
 
     job: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Job name; also its DuckDB schema.")
     owner: str = Field(description="Who answers for the job.")
-    schedule: Schedule | None = Field(None, description="When the job runs, if on a schedule.")
+    schedule: Schedule | None = Field(
+        None,
+        description="When the job runs, if on a schedule; with `partitions`, each tick runs "
+        "the latest partition that has ended.",
+    )
+    partitions: Partitions | None = Field(
+        None,
+        description="Time-window partitions over a source timestamp column; without it, a "
+        "run takes every new or changed row.",
+    )
     source: Source = Field(description="The raw table the job reads.")
     redaction: Redaction = Field(description="What is redacted before the model sees it.")
     model: ModelParams = Field(description="How the model is called.")

@@ -24,6 +24,7 @@ from governance_pipeline.store.connection import opener as opener
 from governance_pipeline.store.ddl import (
     GOVERNANCE_DDL,
     job_ddl,
+    partition_ledger_ddl,
     row_audit_ddl,
     validated_input_ddl,
 )
@@ -116,6 +117,7 @@ def ensure_job_schema(
         if name not in have:
             con.execute(f'ALTER TABLE {job.job}.validated_input ADD COLUMN "{name}" {kind}')
     con.execute(row_audit_ddl(job.job, job.source.key))  # joins the governance schema too
+    con.execute(partition_ledger_ddl(job.job))
 
 
 def replace_rows(

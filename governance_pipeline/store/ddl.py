@@ -11,7 +11,7 @@ bring a store made by an older version up to date, and are the only place column
                 token_vault, reidentification, spend
     <job>       validated_input, input_quarantine, model_input, llm_call, staged_output,
                 enriched, output_quarantine, row_ledger, sla_result, row_scope, row_state;
-                the view row_audit
+                the views row_audit and partition_ledger
     pace file   lane (SQLite, beside the store: the rate limits' lanes, `llm.pacing`)
 """
 
@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS governance.run (
 ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS reason VARCHAR;
 ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS host VARCHAR;
 ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS pid BIGINT;
+ALTER TABLE governance.run ADD COLUMN IF NOT EXISTS partition_key VARCHAR;
 CREATE TABLE IF NOT EXISTS governance.alert (
     alert_id VARCHAR PRIMARY KEY, job VARCHAR, run_id VARCHAR, check_name VARCHAR,
     severity VARCHAR, message VARCHAR, sinks VARCHAR, delivered BOOLEAN, error VARCHAR,
@@ -61,9 +62,9 @@ CREATE TABLE IF NOT EXISTS governance.spend (
     day DATE, job VARCHAR, run_id VARCHAR, tokens_leased BIGINT, cost_leased DOUBLE,
     tokens_used BIGINT, cost_used DOUBLE, updated_at TIMESTAMP, PRIMARY KEY (day, job, run_id));
 """
-"""The shared schema: the cache, runs, alerts and incidents, spec versions, Batch API jobs,
-the token vault with its log of reidentifications, and the daily spend of each job's runs
-(`llm.spend`)."""
+"""The shared schema: the cache, runs (with the partition a partitioned job's run took, NULL
+otherwise), alerts and incidents, spec versions, Batch API jobs, the token vault with its log
+of reidentifications, and the daily spend of each job's runs (`llm.spend`)."""
 
 _SLA_COLUMNS_ADDED = (
     ("window", "VARCHAR"),
@@ -166,6 +167,25 @@ LEFT JOIN (
 LEFT JOIN governance.llm_cache ca ON ca.request_hash = l.request_hash
 LEFT JOIN {schema}.output_quarantine oq ON oq.run_id = l.run_id AND oq.{k} = l.{k}
 LEFT JOIN {schema}.enriched e ON e.{k} = l.{k};
+"""
+
+
+def partition_ledger_ddl(schema: str) -> str:
+    """`<job>.partition_ledger`: the ledger rolled up per partition of a partitioned job, one
+    row per partition key (its `day` too, to roll hourly partitions up further): the runs that
+    took it, when the last started and how it ended, its ledger rows and their dispositions
+    (`by_disposition`, a map). Empty for a job without partitions."""
+    return f"""
+CREATE OR REPLACE VIEW {schema}.partition_ledger AS
+WITH runs AS (
+    SELECT run_id, partition_key, started_at, status FROM governance.run
+    WHERE job = '{schema}' AND partition_key IS NOT NULL)
+SELECT r.partition_key, left(r.partition_key, 10) AS day, count(DISTINCT r.run_id) AS runs,
+    max(r.started_at) AS last_run_at, arg_max(r.status, r.started_at) AS last_status,
+    count(l.run_id) AS ledger_rows,
+    histogram(l.disposition) FILTER (WHERE l.disposition IS NOT NULL) AS by_disposition
+FROM runs r LEFT JOIN {schema}.row_ledger l USING (run_id)
+GROUP BY r.partition_key;
 """
 
 

@@ -46,9 +46,18 @@ def now() -> datetime:
 
 
 def start(
-    con: duckdb.DuckDBPyConnection, job: str, run_id: str, spec_hash: str, endpoint: str
+    con: duckdb.DuckDBPyConnection,
+    job: str,
+    run_id: str,
+    spec_hash: str,
+    endpoint: str,
+    partition_key: str | None = None,
 ) -> list[str]:
     """Open a run (again, for a retried first step); close the job's abandoned runs.
+
+    Args:
+        partition_key: The partition the run takes, for a partitioned job (its ledger and SLA
+            results are then the partition's).
 
     Returns:
         The ids of the runs it marked `abandoned`.
@@ -56,9 +65,10 @@ def start(
     abandoned = _abandon_dead(con, job, run_id)
     con.execute(
         "INSERT INTO governance.run (run_id, job, spec_hash, endpoint, started_at, status, host, "
-        "pid) VALUES ($run, $job, $hash, $endpoint, $now, $status, $host, $pid) "
-        "ON CONFLICT (run_id) DO UPDATE SET spec_hash = $hash, endpoint = $endpoint, "
-        "status = $status, finished_at = NULL, reason = NULL, host = $host, pid = $pid",
+        "pid, partition_key) VALUES ($run, $job, $hash, $endpoint, $now, $status, $host, $pid, "
+        "$partition) ON CONFLICT (run_id) DO UPDATE SET spec_hash = $hash, endpoint = $endpoint, "
+        "status = $status, finished_at = NULL, reason = NULL, host = $host, pid = $pid, "
+        "partition_key = $partition",
         {
             "run": run_id,
             "job": job,
@@ -68,6 +78,7 @@ def start(
             "status": RunStatus.RUNNING.value,
             "host": socket.gethostname(),
             "pid": os.getpid(),
+            "partition": partition_key,
         },
     )
     return abandoned

@@ -45,6 +45,7 @@ PER_JOB = {
     "row_ledger",
     "sla_result",
     "row_audit",  # a view (information_schema.tables lists views too): `govern trace` reads it
+    "partition_ledger",  # a view: the ledger rolled up per partition of a partitioned job
 }
 SLA_COLUMNS = {"window", "state", "held_to", "confidence", "min_sample", "budget_left", "blocking"}
 
@@ -89,7 +90,8 @@ def test_an_older_store_is_brought_up_to_date(tmp_path: Path) -> None:
             "description VARCHAR, spec_hash VARCHAR, measured_at TIMESTAMP)"
         )
     with store.connect(db) as con:
-        assert {"reason", "host", "pid"} <= set(store.column_types(con, "governance.run"))
+        columns = set(store.column_types(con, "governance.run"))
+        assert {"reason", "host", "pid", "partition_key"} <= columns
         assert _tables(con, "governance") == SHARED
         _ensure(con)
         assert _tables(con, JOB.job) == PER_JOB
