@@ -22,8 +22,6 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
-from governance_pipeline.store.ddl import PACE_DDL
-
 
 class Pacer(Protocol):
     """Timelines of lanes, in seconds of `time.time()` (the clock processes share)."""
@@ -75,6 +73,8 @@ class SharedPacer:
         )
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA synchronous=OFF")
+        from governance_pipeline.store.ddl import PACE_DDL  # the store's package: DuckDB, pandas
+
         self._con.execute(PACE_DDL)
 
     @classmethod
