@@ -15,6 +15,7 @@ from governance_pipeline.sla.verdicts import (
     as_metadata,
     budget_left,
     evaluate,
+    in_report_order,
     judge,
     verdicts_of,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "as_metadata",
     "budget_left",
     "evaluate",
+    "in_report_order",
     "judge",
     "verdicts_of",
 ]
