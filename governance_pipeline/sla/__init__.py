@@ -3,7 +3,7 @@
     metrics   compliance, error rate, latency, cost, tokens, freshness over a window of runs
     verdicts  each SLA judged (Wilson bounds, minimum samples, error budget), `sla_result`
     summary   a run's figures read back from the store
-    report    the summary and the SLA table for the terminal
+    report    the summary and the SLA table for the terminal (80 columns, worst first)
 
 The verdicts' names are re-exported here (`sla.evaluate`, `sla.SlaVerdict`...).
 """

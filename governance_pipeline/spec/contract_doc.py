@@ -1,7 +1,13 @@
 """`govern docs`: a job's contract as a document a stakeholder can read, in Markdown and HTML.
 
 Generated from the resolved spec, never written by hand: every sentence of it comes from the
-spec's own descriptions, so the document cannot drift from what a run enforces.
+spec's own descriptions, so the document cannot drift from what a run enforces. It says, as a
+data contract does (datacontract-cli's HTML export has the same parts): who answers for the job
+(the spec's `owner`) and where its output is published (`<job>.enriched`, and which store); what
+it reads and the bounds each input column is held to; what the model sees; the output fields;
+the policies by authority; the SLAs with their window, blocking flag, confidence and minimum
+sample; the worked examples; and, given the store's history (`spec.changes`), the fields
+changed since the earlier version of the spec. Paths are relative to the project's root.
 """
 
 from __future__ import annotations
