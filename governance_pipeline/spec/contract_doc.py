@@ -262,6 +262,9 @@ def _store_words(store: Path | str | None, root: Path | None) -> str:
         return "the governance store (`$GOVERNANCE_DB`)"
     if "://" in str(store):
         return "the PostgreSQL store"
+    path = Path(store)
+    if root is not None and path.is_absolute() and not path.is_relative_to(root):
+        return f"the DuckDB store `{path.name}` (outside the project: see `$GOVERNANCE_DB`)"
     return f"the DuckDB store `{_relative(store, root)}`"
 
 

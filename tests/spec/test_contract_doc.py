@@ -149,6 +149,9 @@ def test_the_document_says_where_it_is_published_and_whom_to_ask(tmp_path: Path)
     )
     assert "| Owner (contact) | support-analytics@acme.example |" in doc
     assert "email (support-analytics@acme.example) for ERROR" in doc  # who is alerted
+    elsewhere = render_markdown(resolved, store=Path("/var/lib/governance/prod.duckdb"))
+    assert "`prod.duckdb` (outside the project: see `$GOVERNANCE_DB`)" in elsewhere
+    assert "/var/lib" not in elsewhere
     postgres = render_markdown(resolved, store="postgresql://etl:hunter2@db.internal/gov")
     assert "the PostgreSQL store" in postgres and "hunter2" not in postgres
 
