@@ -116,11 +116,8 @@ def sla_table(verdicts: list[SlaVerdict]) -> Table:
             style = "bold red" if v.severity is Severity.ERROR else "yellow"
         else:
             style = _STYLES[v.state]
-        sign = ">=" if v.bound == "min" else "<="
         table.add_row(
-            Text.assemble(
-                (v.sla_id, "bold"), "\n", (f"{v.metric} {sign} {figure(v.threshold)}", "dim")
-            ),
+            Text.assemble((v.sla_id, "bold"), "\n", (v.promise, "dim")),
             measured,
             str(v.sample_size),
             Text.assemble(

@@ -94,10 +94,15 @@ class SlaVerdict:
         return self.blocking and self.state is SlaState.BREACHED
 
     @property
-    def promised(self) -> str:
-        """The promise, e.g. `compliance_rate >= 0.9 over run`."""
+    def promise(self) -> str:
+        """The bound promised, e.g. `compliance_rate >= 0.9`."""
         sign = ">=" if self.bound == "min" else "<="
-        return f"{self.metric} {sign} {figure(self.threshold)} over {self.window}"
+        return f"{self.metric} {sign} {figure(self.threshold)}"
+
+    @property
+    def promised(self) -> str:
+        """The promise over its window, e.g. `compliance_rate >= 0.9 over run`."""
+        return f"{self.promise} over {self.window}"
 
     @property
     def shown(self) -> str:

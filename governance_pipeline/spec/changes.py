@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from governance_pipeline.spec.models import ResolvedSpec
+from governance_pipeline.store import first
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,15 @@ class History:
 
 def history(con: duckdb.DuckDBPyConnection, spec: ResolvedSpec) -> History:
     """The spec's earlier version in `governance.spec_version`, and the fields that changed."""
-    row = con.execute(
+    row = first(
+        con,
         "SELECT spec_hash, first_seen, resolved FROM governance.spec_version "
         "WHERE job = $job AND spec_hash <> $hash AND first_seen <= coalesce("
         "  (SELECT first_seen FROM governance.spec_version WHERE spec_hash = $hash),"
         "  'infinity'::TIMESTAMP) "
         "ORDER BY first_seen DESC, spec_hash LIMIT 1",
         {"job": spec.name, "hash": spec.spec_hash},
-    ).fetchone()
+    )
     if row is None:
         return History()
     previous_hash, seen, resolved = row
