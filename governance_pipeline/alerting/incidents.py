@@ -21,6 +21,7 @@ from governance_pipeline.alerting.config import AlertsConfig
 from governance_pipeline.alerting.model import Alert, AlertKind, Evaluation
 from governance_pipeline.alerting.sinks import send
 from governance_pipeline.errors import DeliveryError, SinkNotConfiguredError
+from governance_pipeline.sla.verdicts import SlaState
 from governance_pipeline.store import first, scalar
 
 log = logging.getLogger("governance_pipeline.alerts")
@@ -76,13 +77,11 @@ def observe(
     return alert
 
 
-UNMEASURED = ("no_data", "insufficient_sample")
-"""SLA states (`sla.SlaState`) that pass without a measurement able to show a breach."""
-
-
 def measured(evaluation: Evaluation) -> bool:
-    """True when a passing evaluation rests on a sample that could have failed it."""
-    return evaluation.metadata.get("state") not in UNMEASURED
+    """True when a passing evaluation rests on a sample that could have failed it (an SLA's
+    `state` says, in the words of `sla.SlaState`; a check without one was measured)."""
+    state = evaluation.metadata.get("state")
+    return state not in {s.value for s in SlaState if not s.measured}
 
 
 def _recorded(con: duckdb.DuckDBPyConnection, alert: Alert) -> bool:

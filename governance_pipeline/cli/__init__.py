@@ -386,13 +386,22 @@ def docs(
         typer.Option(help="Folder for <job>.md and <job>.html (default: build/contracts/)."),
     ] = None,
 ) -> None:
-    """Render a job's contract as a document for stakeholders, in Markdown and HTML."""
-    from governance_pipeline import spec
+    """Render a job's contract as a document for stakeholders, in Markdown and HTML: what it
+    reads, what the model sees, its output, policies and SLAs, where it is published, whom to
+    ask, and what changed since the store's earlier version of the spec."""
+    from governance_pipeline import spec, store
     from governance_pipeline.settings import Settings
+    from governance_pipeline.spec.changes import History, history
     from governance_pipeline.spec.contract_doc import write_documents
 
-    out = out or Settings().root / "build" / "contracts"
-    md, html = write_documents(spec.load(job_path(job)), out)
+    settings = Settings()
+    resolved = spec.load(job_path(job))
+    past = History()  # no store yet: it holds no earlier version
+    if settings.db.exists():
+        with store.connect(settings.db, read_only=True) as con:
+            past = history(con, resolved)
+    out = out or settings.root / "build" / "contracts"
+    md, html = write_documents(resolved, out, root=settings.root, store=settings.db, history=past)
     console.print(f"wrote {md}\nwrote {html}")
 
 

@@ -3,7 +3,7 @@
     metrics   compliance, error rate, latency, cost, tokens, freshness over a window of runs
     verdicts  each SLA judged (Wilson bounds, minimum samples, error budget), `sla_result`
     summary   a run's figures read back from the store
-    report    the summary and the SLA table for the terminal
+    report    the summary and the SLA table for the terminal (80 columns, worst first)
 
 The verdicts' names are re-exported here (`sla.evaluate`, `sla.SlaVerdict`...).
 """
@@ -15,6 +15,7 @@ from governance_pipeline.sla.verdicts import (
     as_metadata,
     budget_left,
     evaluate,
+    in_report_order,
     judge,
     verdicts_of,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "as_metadata",
     "budget_left",
     "evaluate",
+    "in_report_order",
     "judge",
     "verdicts_of",
 ]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from governance_pipeline.outputs.dispositions import Disposition
 from governance_pipeline.outputs.evals import ExampleCheck, ModelEval
 from governance_pipeline.sla.summary import RunSummary
-from governance_pipeline.sla.verdicts import SlaState, SlaVerdict
+from governance_pipeline.sla.verdicts import SlaState, SlaVerdict, figure, in_report_order
 from governance_pipeline.spec import Severity
 
 
@@ -61,6 +63,8 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
         highlight=False,
     )
     console.print(sla_table(s.slas))
+    for line in legend(s.slas):
+        console.print(line, style="dim", highlight=False)
     if s.blocked_by:
         console.print(
             "[red]publication blocked[/red] by "
@@ -74,39 +78,63 @@ def render(summary: RunSummary, console: Console, db_path: Path) -> None:
     )
 
 
+_STYLES = {
+    SlaState.HELD: "green",
+    SlaState.NO_DATA: "dim",
+    SlaState.INSUFFICIENT_SAMPLE: "yellow",
+}
+
+
 def sla_table(verdicts: list[SlaVerdict]) -> Table:
-    """The SLA report: promised, measured, breached or not, error budget left."""
-    table = Table(title="SLAs", title_justify="left")
-    for col in ("sla", "promised", "measured", "sample", "verdict", "budget left"):
-        table.add_column(
-            col,
-            justify="right" if col in ("sample", "budget left") else "left",
-            overflow="fold",
-        )
-    for v in verdicts:
-        measured = "n/a" if v.measured is None else f"{v.measured:.4g}"
+    """The SLA report, worst first: promised, measured, sample, verdict, error budget left.
+
+    It fits 80 columns: each SLA takes two lines (its id over its promise; the measured figure
+    over the bound held to the promise and the window, when they apply; its verdict over its
+    severity), no column folds a word, and the verdicts are `SlaState`'s words, the ones the
+    Dagster UI shows. `legend` explains the words the table uses.
+    """
+    table = Table(
+        title="SLAs, breaches first",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    widest_id = max((len(v.sla_id) for v in verdicts), default=3)
+    table.add_column("sla, promised", min_width=widest_id, ratio=1)
+    table.add_column("measured", no_wrap=True)
+    table.add_column("sample", justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("budget", justify="right", no_wrap=True)
+    for v in in_report_order(verdicts):
+        measured = Text("n/a" if v.measured is None else figure(v.measured))
         if v.confidence is not None and v.held_to is not None:
-            measured += f" (bound {v.held_to:.3g})"
-        verdict = {
-            SlaState.HELD: "[green]held[/green]",
-            SlaState.NO_DATA: "[green]held[/green] (no data)",
-            SlaState.INSUFFICIENT_SAMPLE: f"not declared (n < {v.min_sample})",
-            SlaState.BREACHED: "[red]BREACHED[/red]"
-            if v.severity is Severity.ERROR
-            else "[yellow]breached[/yellow]",
-        }[v.state]
-        if v.blocks:
-            verdict += " [red](blocks)[/red]"
-        budget = "n/a" if v.budget_left is None else f"{v.budget_left:.0%}"
+            measured.append(f"\nbound {v.held_to:.3g}", "dim")
+        if v.window != "run":
+            measured.append(f"\n{v.window}", "dim")
+        if v.state is SlaState.BREACHED:
+            style = "bold red" if v.severity is Severity.ERROR else "yellow"
+        else:
+            style = _STYLES[v.state]
         table.add_row(
-            f"{v.sla_id}\n[dim]{v.level} {v.severity.value}[/dim]",
-            v.promised,
+            Text.assemble((v.sla_id, "bold"), "\n", (v.promise, "dim")),
             measured,
             str(v.sample_size),
-            verdict,
-            budget,
+            Text.assemble(
+                (v.state.value, style),
+                "\n",
+                (v.severity.value + (", blocking" if v.blocking else ""), "dim"),
+            ),
+            "n/a" if v.budget_left is None else f"{v.budget_left:.0%}",
         )
     return table
+
+
+def legend(verdicts: list[SlaVerdict]) -> list[str]:
+    """One line per verdict word the table uses other than `held`, saying what it means."""
+    states = dict.fromkeys(v.state for v in in_report_order(verdicts))
+    return [f"{s.value}: {s.meaning}" for s in states if s is not SlaState.HELD]
 
 
 def render_example_checks(checks: list[ExampleCheck], console: Console) -> None:

@@ -2,12 +2,17 @@
 
 Each SLA names a metric, a bound (`min` or `max`) and a window. Its verdict says what was
 promised, what was measured (and, for a rate held at a `confidence`, the Wilson bound that was
-compared), how many rows, calls or runs it rests on, and the state:
+compared), how many rows, calls or runs it rests on, and the state, in the one word that the
+terminal report, the Dagster UI (check descriptions, the `state` metadata, the `sla_result`
+report), alerts and `sla_result.state` all use (`SlaState`, its `meaning` the legend):
 
     held                 the promise was kept
     breached             it was not
     no_data              nothing to measure yet (no calls, no published rows): not a breach
     insufficient_sample  it looks breached, but on fewer than `min_sample`: not declared
+
+Reports list verdicts worst first (`in_report_order`): blocking breaches, other ERROR
+breaches, WARN breaches (warnings), insufficient samples, no data, then the SLAs held.
 
 and the error budget left: the share of the allowed shortfall not yet used (100% untouched,
 0% used up, negative overspent), of the figure held to the promise (the Wilson bound, if any).
@@ -33,12 +38,32 @@ from governance_pipeline.store.runs import now
 
 
 class SlaState(str, Enum):
-    """The state of one SLA after a run."""
+    """The state of one SLA after a run; its value is the word every report prints."""
 
     HELD = "held"
     BREACHED = "breached"
     NO_DATA = "no_data"
     INSUFFICIENT_SAMPLE = "insufficient_sample"
+
+    @property
+    def meaning(self) -> str:
+        """The word explained, for a report's legend."""
+        return _MEANINGS[self]
+
+    @property
+    def measured(self) -> bool:
+        """False for a state that passes without a sample able to show a breach: an incident
+        stays open through it (`alerting.incidents.measured`)."""
+        return self not in (SlaState.NO_DATA, SlaState.INSUFFICIENT_SAMPLE)
+
+
+_MEANINGS = {
+    SlaState.HELD: "the promise was kept",
+    SlaState.BREACHED: "the promise was not kept",
+    SlaState.NO_DATA: "nothing to measure yet (no calls, no published rows); not a breach",
+    SlaState.INSUFFICIENT_SAMPLE: "it looks breached, but on fewer than the SLA's minimum "
+    "sample; not declared",
+}
 
 
 @dataclass(frozen=True)
@@ -69,28 +94,58 @@ class SlaVerdict:
         return self.blocking and self.state is SlaState.BREACHED
 
     @property
-    def promised(self) -> str:
-        """The promise, e.g. `compliance_rate >= 0.9 over run`."""
+    def promise(self) -> str:
+        """The bound promised, e.g. `compliance_rate >= 0.9`."""
         sign = ">=" if self.bound == "min" else "<="
-        return f"{self.metric} {sign} {self.threshold:g} over {self.window}"
+        return f"{self.metric} {sign} {figure(self.threshold)}"
+
+    @property
+    def promised(self) -> str:
+        """The promise over its window, e.g. `compliance_rate >= 0.9 over run`."""
+        return f"{self.promise} over {self.window}"
+
+    @property
+    def shown(self) -> str:
+        """The measured figure as reports print it, with the bound held to the promise."""
+        shown = "n/a" if self.measured is None else figure(self.measured)
+        if self.confidence is not None and self.held_to is not None:
+            shown += f" (bound {self.held_to:.4g})"
+        return shown
 
     def summary(self) -> str:
         """The verdict in one line, as a vendor's SLA report would put it."""
-        shown = "n/a" if self.measured is None else f"{self.measured:.4g}"
+        shown = "n/a" if self.measured is None else figure(self.measured)
         if self.confidence is not None and self.held_to is not None:
             side = "lower" if self.bound == "min" else "upper"
             shown += f" (Wilson {side} bound {self.held_to:.4g} at {self.confidence:.0%})"
-        state = {
-            SlaState.HELD: "held",
-            SlaState.BREACHED: "BREACHED" + (", publication blocked" if self.blocking else ""),
-            SlaState.NO_DATA: "held (no sample yet)",
-            SlaState.INSUFFICIENT_SAMPLE: f"not declared (sample under {self.min_sample})",
-        }[self.state]
         budget = "" if self.budget_left is None else f", error budget left {self.budget_left:.0%}"
         return (
             f"{self.sla_id}: {self.promised}, measured {shown} over {self.sample_size}: "
-            f"{state}{budget}"
+            f"{self.verdict}{budget}"
         )
+
+    @property
+    def verdict(self) -> str:
+        """The state's word, with what it entails: `breached, publication blocked`,
+        `insufficient_sample (sample under 20)`."""
+        if self.blocks:
+            return f"{self.state.value}, publication blocked"
+        if self.state is SlaState.INSUFFICIENT_SAMPLE:
+            return f"{self.state.value} (sample under {self.min_sample})"
+        return str(self.state.value)
+
+    @property
+    def rank(self) -> int:
+        """Its place in a report, worst first: blocking breaches, ERROR breaches, WARN
+        breaches, insufficient samples, no data, held."""
+        if self.state is SlaState.BREACHED:
+            return 0 if self.blocks else (1 if self.severity is Severity.ERROR else 2)
+        return {SlaState.INSUFFICIENT_SAMPLE: 3, SlaState.NO_DATA: 4}.get(self.state, 5)
+
+
+def figure(x: float) -> str:
+    """A measured figure as people read it: `250,000`, `1,384`, `0.4512`, never `2.5e+05`."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
 _FIELDS = list(SlaVerdict.__dataclass_fields__)
@@ -209,6 +264,11 @@ def verdicts_of(con: duckdb.DuckDBPyConnection, schema: str, run_id: str) -> lis
     return verdicts
 
 
+def in_report_order(verdicts: list[SlaVerdict]) -> list[SlaVerdict]:
+    """Verdicts worst first (`SlaVerdict.rank`), in the spec's order within a rank."""
+    return sorted(verdicts, key=lambda v: v.rank)
+
+
 def as_metadata(v: SlaVerdict) -> dict[str, Any]:
     """The figures of a verdict for Dagster metadata and alerts."""
     return {
@@ -229,19 +289,17 @@ def as_metadata(v: SlaVerdict) -> dict[str, Any]:
 
 
 def as_markdown(verdicts: list[SlaVerdict]) -> str:
-    """The SLA report as a Markdown table, for Dagster metadata."""
+    """The SLA report as a Markdown table, for Dagster metadata: worst first, in the words of
+    `SlaState`."""
     lines = [
         "| SLA | level | promised | measured | sample | verdict | error budget left |",
         "|---|---|---|---|---|---|---|",
     ]
-    for v in verdicts:
-        measured = "n/a" if v.measured is None else f"{v.measured:.4g}"
-        if v.confidence is not None and v.held_to is not None:
-            measured += f" (bound {v.held_to:.4g})"
+    for v in in_report_order(verdicts):
         budget = "n/a" if v.budget_left is None else f"{v.budget_left:.0%}"
-        verdict = v.state.value.upper() if v.state is SlaState.BREACHED else v.state.value
+        verdict = v.verdict + (" (blocking)" if v.blocking and not v.blocks else "")
         lines.append(
-            f"| {v.sla_id} | {v.level} ({v.severity.value}) | {v.promised} | {measured} | "
-            f"{v.sample_size} | {verdict}{' (blocking)' if v.blocking else ''} | {budget} |"
+            f"| {v.sla_id} | {v.level} ({v.severity.value}) | {v.promised} | {v.shown} | "
+            f"{v.sample_size} | {verdict} | {budget} |"
         )
     return "\n".join(lines)

@@ -5,7 +5,9 @@ the one reading the prompt, the contract, the store and the contract document sh
 `loading` parses the files (with line numbers for errors), resolves inheritance and the chain
 of command, and hashes the result; `identifiers` checks the names a run writes into SQL;
 `folder` sorts a folder's files into jobs, base specs and broken files, and loads them past a
-broken one.
+broken one. Loaded on demand (they need the store or the output rules): `contract_doc`, the
+document `govern docs` writes; `changes`, what changed since the store's earlier version of a
+spec; `explain`, `govern validate --explain`.
 """
 
 from governance_pipeline.spec.fields import OutputField

@@ -450,7 +450,10 @@ class JobSpec(BaseSpec):
     """A job: what the model is for, what it sees, and how it must behave."""
 
     job: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Job name; also its DuckDB schema.")
-    owner: str = Field(description="Who answers for the job.")
+    owner: str = Field(
+        description="Who answers for the job (a team address): the contact the contract "
+        "document names for questions, changes and incidents."
+    )
     schedule: Schedule | None = Field(
         None,
         description="When the job runs, if on a schedule; with `partitions`, each tick runs "

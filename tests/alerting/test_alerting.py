@@ -66,7 +66,7 @@ def failed(run: str, severity: str = "ERROR") -> Evaluation:
         run,
         False,
         severity,
-        "triage-compliance: compliance_rate >= 0.9 over run, measured 0.4 over 36: BREACHED",
+        "triage-compliance: compliance_rate >= 0.9 over run, measured 0.4 over 36: breached",
         {"measured": 0.4, "threshold": 0.9, "window": "run"},
     )
 

@@ -3,12 +3,14 @@ in one line that names the file and field."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from governance_pipeline import spec, store
 from governance_pipeline.cli import app
 from tests.conftest import SPEC_DIR
 from tests.fake_openai import FakeOpenAI
@@ -86,6 +88,42 @@ def test_docs_writes_markdown_and_html(tmp_path: Path) -> None:
     html = (tmp_path / "support_triage.html").read_text()
     assert markdown.startswith("# Contract: Support ticket triage")
     assert "<table>" in html and "triage-compliance" in html
+
+
+def test_docs_says_what_changed_since_the_stores_earlier_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`govern docs` reads the project's store: the first time it holds no version of the job;
+    once it holds an earlier one, the document lists the fields that differ. Either way the
+    document names paths as the project knows them, never the machine's."""
+    root = tmp_path / "project"
+    (root / "specs").mkdir(parents=True)
+    (root / "governance.yaml").write_text("")
+    for name in ("platform.yaml", "support_triage.yaml"):
+        shutil.copy(SPEC_DIR / name, root / "specs")
+    for variable in ("GOVERNANCE_DB", "GOVERNANCE_SPEC_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("GOVERNANCE_PROJECT_DIR", str(root))
+    code, out = invoke("docs", "support_triage")
+    assert code == 0, out
+    markdown = (root / "build" / "contracts" / "support_triage.md").read_text()
+    assert "This is the first version of the spec" in markdown
+    assert "in the DuckDB store `data/store.duckdb`" in markdown and str(tmp_path) not in markdown
+
+    current = spec.load(root / "specs" / "support_triage.yaml")
+    earlier = json.loads(current.model_dump_json())
+    earlier["job"]["model"]["temperature"] = 0.5
+    with store.connect(root / "data" / "store.duckdb") as con:
+        con.execute(
+            "INSERT INTO governance.spec_version (spec_hash, job, resolved) VALUES (?, ?, ?)",
+            ["0123456789abcdef", "support_triage", json.dumps(earlier)],
+        )
+    code, out = invoke("docs", "support_triage")
+    assert code == 0, out
+    markdown = (root / "build" / "contracts" / "support_triage.md").read_text()
+    assert "Since `0123456789abcdef`" in markdown
+    assert "| `model.temperature` | 0.5 | 0.0 |" in markdown
+    assert str(tmp_path) not in markdown
 
 
 def test_eval_offline_reports_every_example() -> None:

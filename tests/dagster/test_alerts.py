@@ -12,10 +12,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from rich.console import Console
 
 from governance_pipeline import store
 from governance_pipeline.dagster.definitions import definitions_for, load_specs
 from governance_pipeline.dagster.resources import GovernanceStore
+from governance_pipeline.sla.report import sla_table
+from governance_pipeline.sla.verdicts import SlaState, verdicts_of
 from tests.conftest import SPEC_DIR, triage
 from tests.fake_openai import FakeOpenAI
 from tests.receivers import http_receiver, smtp_receiver
@@ -99,7 +102,7 @@ def test_a_breach_alerts_once_and_its_recovery_notifies_once(
         triage_alert = next(
             h.json for h in hooks if h.json["check_name"] == "sla_triage_compliance"
         )
-        assert "BREACHED, publication blocked" in triage_alert["message"]
+        assert "breached, publication blocked" in triage_alert["message"]
         assert triage_alert["run_id"] == bad.run_id
 
         # run 2: the source table is gone; the run itself fails and opens the `run` incident
@@ -198,4 +201,14 @@ def test_a_run_with_no_sample_leaves_the_incident_open(
         e for e in rerun.get_asset_check_evaluations() if e.check_name == "sla_triage_latency_p50"
     )
     assert latency.metadata["sample_size"].value == 0
-    assert latency.metadata["state"].value == "no_data"
+    assert latency.metadata["state"].value == SlaState.NO_DATA.value
+    # the terminal report of that run calls it by the word the Dagster UI shows
+    with store.connect(demo_db, read_only=True) as con:
+        recorded = verdicts_of(con, "support_triage", rerun.run_id)
+    console = Console(width=80, record=True)
+    console.print(sla_table(recorded))
+    row = next(
+        line for line in console.export_text().splitlines() if line.startswith("triage-latency-p50")
+    )
+    assert row.split()[-2] == latency.metadata["state"].value
+    assert latency.description is not None and ": no_data" in latency.description

@@ -118,3 +118,12 @@ def test_processes_spending_at_once_keep_to_the_day_together(tmp_path: Path) -> 
     with store.connect(db) as con:
         used = con.execute("SELECT sum(cost_used) FROM governance.spend").fetchone()
     assert used is not None and used[0] <= 1.0 + 1e-9
+
+
+def test_the_contract_document_states_the_daily_cap() -> None:
+    from governance_pipeline.spec.contract_doc import render_markdown
+
+    spec = with_job(triage_spec(), budget=Budget(max_cost_usd=2.0, max_cost_usd_per_day=25.0))
+    text = render_markdown(spec)
+    assert "Budget per run: $2" in text
+    assert "Budget per day (UTC), all the job's runs together: $25" in text

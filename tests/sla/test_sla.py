@@ -74,13 +74,13 @@ def test_wilson_interval() -> None:
 def test_the_summary_line_reads_like_an_sla_report() -> None:
     line = judge(WILSON, Measurement(0.6, 36), "last 7 runs").summary()
     assert line.startswith("s: compliance_rate >= 0.5 over last 7 runs, measured 0.6 (Wilson")
-    assert "over 36: BREACHED" in line and "error budget left -" in line
+    assert "over 36: breached" in line and "error budget left -" in line
     blocking = judge(
         sla(metric="compliance_rate", min=0.9, blocking=True), Measurement(0.5, 50), "run"
     )
-    assert "BREACHED, publication blocked" in blocking.summary()
+    assert "breached, publication blocked" in blocking.summary()
     small = judge(WILSON, Measurement(0.1, 4), "run").summary()
-    assert "not declared (sample under 10)" in small
+    assert "insufficient_sample (sample under 10)" in small
 
 
 @pytest.mark.parametrize(
