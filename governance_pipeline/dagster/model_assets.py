@@ -13,11 +13,12 @@ from governance_pipeline.dagster.common import (
     stage_of,
     table_meta,
 )
-from governance_pipeline.dagster.partitions import partitions_def
+from governance_pipeline.dagster.partitions import check_spec, partitions_def
 from governance_pipeline.dagster.resources import GovernanceStore, ModelEndpoint, RunInstructions
 from governance_pipeline.llm import calling
 from governance_pipeline.llm.endpoint import Endpoint
 from governance_pipeline.llm.local_model import ensure_local_model
+from governance_pipeline.llm.served import listed, served_models
 from governance_pipeline.spec import ResolvedSpec
 
 
@@ -35,6 +36,16 @@ def build_llm_asset(spec: ResolvedSpec) -> dg.AssetsDefinition:
         deps=[key["model_input"]],
         group_name=group,
         description="Every model call: cache hits, tokens, cost, latency, status.",
+        check_specs=[
+            check_spec(
+                spec,
+                "served_model",
+                key["llm_call"],
+                description="The model snapshot (and system_fingerprint) that answers is the "
+                "one that answered the job's last run: a new one can change answers of an "
+                "unchanged spec.",
+            )
+        ],
         partitions_def=partitions_def(spec),
     )
     def llm_call(
@@ -65,6 +76,22 @@ def build_llm_asset(spec: ResolvedSpec) -> dg.AssetsDefinition:
             )
         with stage_of(store, run_id) as con:
             table = table_meta(con, f"{spec.name}.llm_call", run_id)
-        return dg.MaterializeResult(metadata=meta(figures) | table)
+            served = served_models(con, spec.name, run_id)
+        return dg.MaterializeResult(
+            metadata=meta(figures) | table,
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="served_model",
+                    passed=not served.changed,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=served.describe(),
+                    metadata={
+                        "served_now": dg.MetadataValue.json(listed(served.now)),
+                        "served_before": dg.MetadataValue.json(listed(served.before)),
+                        "before_run": served.before_run or "",
+                    },
+                )
+            ],
+        )
 
     return llm_call

@@ -21,6 +21,7 @@ def test_workspace_definitions_load() -> None:
     assert "raw/support_tickets" in keys
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("support_triage/model_input", "no_pii") in checks
+    assert ("support_triage/llm_call", "served_model") in checks
     assert ("support_triage/row_ledger", "ledger_complete") in checks
     assert ("support_triage/sla_result", "sla_triage_compliance") in checks
     assert defs.resolve_job_def("support_triage_job") is not None

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from governance_pipeline import store
+from governance_pipeline.llm.served import served_models
 from governance_pipeline.outputs import outcomes
 from governance_pipeline.sla.report import render
 from governance_pipeline.sla.summary import summarize
@@ -51,3 +52,27 @@ def test_each_call_keeps_the_served_model_and_fingerprint(demo_db: Path) -> None
     console = Console(record=True, width=200)
     render(summary, console, demo_db)
     assert f"answered by: {SNAPSHOT} ({FINGERPRINT}) x36" in console.export_text()
+
+
+def test_a_new_snapshot_between_runs_is_noticed_and_named(demo_db: Path) -> None:
+    """The alias stays `gpt-4o-mini`; the snapshot behind it changes between two runs that
+    call the model (the second asks anew: a changed temperature is a new request)."""
+    spec, warmer = triage_spec(), triage_spec(temperature=0.3)
+    with FakeOpenAI(triage) as server:
+        endpoint = endpoint_for(server.base_url)
+        server.served_model, server.system_fingerprint = SNAPSHOT, FINGERPRINT
+        prepare(demo_db, spec, endpoint)
+        run_stage(demo_db, spec, endpoint)
+        with store.connect(demo_db) as con:
+            first_run = served_models(con, "support_triage", "run-1")
+            runs.finish(con, "run-1", runs.RunStatus.SUCCEEDED)
+        server.served_model, server.system_fingerprint = "gpt-4o-mini-2026-11-20", "fp_new"
+        prepare(demo_db, warmer, endpoint, run_id="run-2")  # the spec changed: rows are due
+        run_stage(demo_db, warmer, endpoint, run_id="run-2")
+    with store.connect(demo_db) as con:
+        second = served_models(con, "support_triage", "run-2")
+    assert not first_run.changed and "no earlier run" in first_run.describe()
+    assert second.changed and second.before_run == "run-1"
+    words = second.describe()
+    assert f"{SNAPSHOT} ({FINGERPRINT}) in run run-1" in words
+    assert "now gpt-4o-mini-2026-11-20 (fp_new)" in words
