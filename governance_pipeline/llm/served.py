@@ -74,4 +74,5 @@ def listed(served: Served) -> list[list[str | None]]:
 
 
 def _words(served: Served) -> str:
-    return ", ".join(m + (f" ({fp})" if fp else "") for m, fp in listed(served))
+    pairs = sorted(served, key=lambda s: (s[0], s[1] or ""))
+    return ", ".join(m + (f" ({fp})" if fp else "") for m, fp in pairs)
