@@ -44,12 +44,14 @@ class ServedModels:
 
 
 def served_models(con: duckdb.DuckDBPyConnection, job: str, run_id: str) -> ServedModels:
-    """The snapshots that answered run `run_id` of `job`, and those of the run before it."""
+    """The snapshots that answered run `run_id` of `job`, and those of the run before it that
+    asked for the same model (a model the spec changed on purpose is no surprise)."""
     now = _served(con, job, run_id)
     previous = first(
         con,
         f"SELECT c.run_id FROM {job}.llm_call c JOIN governance.run r USING (run_id) "
         "WHERE c.run_id <> $run AND c.status = $ok AND c.served_model IS NOT NULL "
+        f"AND c.model IN (SELECT model FROM {job}.llm_call WHERE run_id = $run) "
         "AND r.started_at <= (SELECT coalesce(max(started_at), now()::TIMESTAMP) "
         "FROM governance.run WHERE run_id = $run) ORDER BY r.started_at DESC LIMIT 1",
         {"run": run_id, "ok": CallStatus.OK.value},
